@@ -1,0 +1,29 @@
+#include "mcp/error.h"
+
+namespace sluice::mcp {
+
+int jsonrpc_code(Error error) {
+  switch (error) {
+    case Error::parse_error: return -32700;
+    case Error::invalid_request:
+    case Error::message_too_large:
+    case Error::nesting_too_deep:
+    case Error::duplicate_id: return -32600;
+    case Error::upstream_exited: return -31001;
+  }
+  return -32603;
+}
+
+std::string_view describe(Error error) {
+  switch (error) {
+    case Error::parse_error: return "Parse error";
+    case Error::invalid_request: return "Invalid Request";
+    case Error::message_too_large: return "Invalid Request: message too large";
+    case Error::nesting_too_deep: return "Invalid Request: JSON nested too deeply";
+    case Error::duplicate_id: return "Invalid Request: id already in use by a request in flight";
+    case Error::upstream_exited: return "Upstream MCP server exited";
+  }
+  return "Internal error";
+}
+
+}  // namespace sluice::mcp

@@ -1,0 +1,65 @@
+// The filter chain every message passes. A filter looks at one message and returns a
+// Verdict: forward it, answer it in the peer's place, or drop it. A filter that has
+// to wait (for an approval, for the audit log) simply co_awaits; the session runs
+// each message in its own coroutine, so a suspended one holds up nothing else.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcp/asio.h"
+#include "mcp/message.h"
+
+namespace sluice::proxy {
+
+enum class Direction { client_to_server, server_to_client };
+
+std::string_view to_string(Direction direction);
+
+// What a filter sees of one message in flight.
+struct Exchange {
+  Direction direction;
+  mcp::Message& message;   // filters may rewrite it (mutable_body)
+  const std::string& session_id;
+};
+
+class Verdict {
+ public:
+  enum class Kind { forward, answer, drop };
+
+  static Verdict forward() { return Verdict(Kind::forward, std::nullopt); }
+  // Answers a request in the peer's place; the message is not forwarded.
+  static Verdict answer(mcp::Message response) { return Verdict(Kind::answer, std::move(response)); }
+  // Swallows the message (a notification, or a response to Sluice's own request).
+  static Verdict drop() { return Verdict(Kind::drop, std::nullopt); }
+
+  [[nodiscard]] Kind kind() const { return kind_; }
+  [[nodiscard]] mcp::Message& response() { return *response_; }
+
+ private:
+  Verdict(Kind kind, std::optional<mcp::Message> response) : kind_(kind), response_(std::move(response)) {}
+  Kind kind_;
+  std::optional<mcp::Message> response_;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  virtual asio::awaitable<Verdict> on_message(Exchange& exchange) = 0;
+};
+
+class Pipeline {
+ public:
+  void add(std::unique_ptr<Filter> filter) { filters_.push_back(std::move(filter)); }
+  [[nodiscard]] bool empty() const { return filters_.empty(); }
+
+  // Runs the filters in order until one answers or drops the message.
+  asio::awaitable<Verdict> run(Exchange& exchange);
+
+ private:
+  std::vector<std::unique_ptr<Filter>> filters_;
+};
+
+}  // namespace sluice::proxy

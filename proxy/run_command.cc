@@ -1,0 +1,82 @@
+#include "proxy/run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mcp/child_process.h"
+#include "mcp/stream_transport.h"
+#include "proxy/pipeline.h"
+#include "proxy/session.h"
+
+namespace sluice::proxy {
+namespace {
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& arg : argv) text += (text.empty() ? "" : " ") + arg;
+  return text;
+}
+
+}  // namespace
+
+int run_proxy(const RunOptions& options) {
+  // A client that goes away must show up as a failed write, not kill Sluice
+  // before it has stopped the upstream.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  asio::io_context io;
+  const auto executor = io.get_executor();
+  const auto upstream_name = command_line(options.upstream_command);
+  mcp::ChildProcess upstream(executor, options.upstream_command, options.limits.max_message_bytes);
+  mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
+                              options.limits.max_message_bytes);
+  Pipeline pipeline;
+  Session session(executor, client, upstream.transport(), pipeline, SessionOptions{options.limits});
+
+  asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("received {}; stopping", ::strsignal(signal_number));
+    client.close_receive();
+  });
+
+  int exit_code = 0;
+  auto relay = [&]() -> asio::awaitable<void> {
+    spdlog::info("session {}: relaying stdio to upstream `{}` (pid {})", session.id(), upstream_name,
+                 upstream.pid());
+    const auto end = co_await session.run();
+    if (end == SessionEnd::client_closed) {
+      spdlog::info("session {}: client closed its input; stopping the upstream", session.id());
+      co_await upstream.stop(options.shutdown_grace);
+    } else {
+      co_await upstream.stop(options.shutdown_grace);
+      spdlog::error("upstream `{}` {}; Sluice exits with it", upstream_name,
+                    mcp::describe_wait_status(*upstream.exit_status()));
+      exit_code = 1;
+    }
+    co_await client.drain(0);
+    client.close_send();
+  };
+  asio::co_spawn(executor, relay(), [&](const std::exception_ptr& error) {
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        spdlog::critical("session {}: {}", session.id(), e.what());
+      }
+      exit_code = 1;
+    }
+    // Whatever is still pending (a descendant of the upstream holding its stderr
+    // open, say) must not keep Sluice alive.
+    io.stop();
+  });
+  io.run();
+  return exit_code;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,23 @@
+// `sluice run`: Sluice between the client on its own stdin/stdout and an upstream.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "mcp/message.h"
+
+namespace sluice::proxy {
+
+struct RunOptions {
+  std::vector<std::string> upstream_command;
+  mcp::ParseLimits limits;
+  // How long the upstream gets to exit after its stdin closes, and again after SIGTERM.
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+// Returns the process exit code: 0 when the client ended the session, 1 when the
+// upstream ended it. Throws when the upstream cannot be started.
+int run_proxy(const RunOptions& options);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,273 @@
+#include "proxy/session.h"
+
+#include <random>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::proxy {
+
+// The responses to one client batch (JSON-RPC 2.0 §6), collected until every request in
+// it is answered and then sent back as one array. Each element is forwarded upstream
+// on its own: batches were removed from MCP in 2025-06-18 and real servers drop them.
+struct Session::BatchReply {
+  mcp::json responses = mcp::json::array();
+  std::size_t awaiting = 0;
+
+  // Adds one response (or nothing, for a cancelled request); true when complete.
+  bool settle(const mcp::json* response) {
+    if (response != nullptr) responses.push_back(*response);
+    return --awaiting == 0;
+  }
+};
+
+namespace {
+
+void log_message(Direction direction, const mcp::Message& message, std::string_view what) {
+  if (!spdlog::should_log(spdlog::level::trace)) return;
+  spdlog::trace("{} {} {} id={}", to_string(direction), what,
+                message.is_response() ? std::string_view("response") : message.method(),
+                message.id().dump());
+}
+
+}  // namespace
+
+std::string new_session_id() {
+  std::random_device random;
+  std::uniform_int_distribution<unsigned> nibble(0, 15);
+  std::string id(32, '0');
+  for (auto& c : id) c = "0123456789abcdef"[nibble(random)];
+  return id;
+}
+
+Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, mcp::Transport& upstream,
+                 Pipeline& pipeline, SessionOptions options)
+    : executor_(executor),
+      client_(client),
+      upstream_(upstream),
+      pipeline_(pipeline),
+      options_(options),
+      id_(new_session_id()),
+      upstream_end_(executor) {}
+
+asio::awaitable<SessionEnd> Session::run() {
+  asio::co_spawn(executor_, read_upstream(), [this](const std::exception_ptr& error) {
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        spdlog::error("session {}: reading the upstream failed: {}", id_, e.what());
+      }
+    }
+    if (!upstream_ended_) {
+      upstream_ended_ = true;
+      upstream_end_.notify_all();
+    }
+  });
+  co_await read_client();
+  if (upstream_ended_) co_return SessionEnd::upstream_closed;
+  upstream_.close_send();
+  co_return SessionEnd::client_closed;
+}
+
+asio::awaitable<void> Session::upstream_ended() {
+  while (!upstream_ended_) co_await upstream_end_.wait();
+}
+
+asio::awaitable<void> Session::read_client() {
+  while (auto frame = co_await client_.receive()) {
+    if (frame->kind == mcp::Frame::Kind::oversized) {
+      accept_from_client(mcp::Malformed{mcp::Error::message_too_large, nullptr,
+                                        std::to_string(frame->size) + " bytes, limit " +
+                                            std::to_string(options_.limits.max_message_bytes)});
+    } else {
+      accept_from_client(mcp::parse_frame(std::move(frame->text), options_.limits));
+    }
+    co_await upstream_.drain(options_.max_queued_bytes);
+  }
+}
+
+asio::awaitable<void> Session::read_upstream() {
+  while (auto frame = co_await upstream_.receive()) {
+    if (frame->kind == mcp::Frame::Kind::oversized) {
+      spdlog::warn("session {}: upstream sent a message of {} bytes, over the {} byte limit; dropped", id_,
+                   frame->size, options_.limits.max_message_bytes);
+    } else {
+      accept_from_upstream(mcp::parse_frame(std::move(frame->text), options_.limits));
+    }
+    co_await client_.drain(options_.max_queued_bytes);
+  }
+  upstream_ended_ = true;
+  fail_pending_requests(mcp::Error::upstream_exited, "the request was in flight and will not be answered");
+  upstream_end_.notify_all();
+  client_.close_receive();
+}
+
+void Session::accept_from_client(mcp::Parsed parsed) {
+  if (auto* malformed = std::get_if<mcp::Malformed>(&parsed)) {
+    spdlog::warn("session {}: client sent an unusable message: {}{}{}", id_, mcp::describe(malformed->error),
+                 malformed->detail.empty() ? "" : ": ", malformed->detail);
+    answer_client(mcp::error_response(*malformed));
+    return;
+  }
+  if (auto* message = std::get_if<mcp::Message>(&parsed)) {
+    admit_client_message(std::move(*message), nullptr);
+    return;
+  }
+  auto& elements = std::get<mcp::Batch>(parsed).elements;
+  auto batch = std::make_shared<BatchReply>();
+  for (const auto& element : elements) {
+    const auto* message = std::get_if<mcp::Message>(&element);
+    if (message == nullptr || message->is_request()) ++batch->awaiting;
+  }
+  for (auto& element : elements) {
+    if (auto* malformed = std::get_if<mcp::Malformed>(&element)) {
+      const auto error = mcp::error_response(*malformed);
+      if (batch->settle(&error.body())) client_.send(batch->responses.dump());
+    } else {
+      admit_client_message(std::move(std::get<mcp::Message>(element)), batch);
+    }
+  }
+}
+
+void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
+  if (message.is_request()) {
+    auto key = mcp::id_key(message.id());
+    if (client_requests_.contains(key)) {
+      auto error = mcp::Message::error(message.id(), mcp::Error::duplicate_id, key);
+      if (batch) {
+        if (batch->settle(&error.body())) client_.send(batch->responses.dump());
+      } else {
+        client_.send(error.wire());
+      }
+      return;
+    }
+    client_requests_.emplace(std::move(key), PendingRequest{message.id(), batch});
+  } else if (message.method() == "notifications/cancelled") {
+    forget_cancelled(message);
+  }
+  process(Direction::client_to_server, std::move(message));
+}
+
+void Session::accept_from_upstream(mcp::Parsed parsed) {
+  if (auto* malformed = std::get_if<mcp::Malformed>(&parsed)) {
+    // Real servers and their wrappers print stray text on stdout; it is not the
+    // client's business, and not a reason to end the session.
+    spdlog::warn("session {}: skipped a line from the upstream that is not JSON-RPC ({}{}{})", id_,
+                 mcp::describe(malformed->error), malformed->detail.empty() ? "" : ": ", malformed->detail);
+    return;
+  }
+  if (auto* message = std::get_if<mcp::Message>(&parsed)) {
+    process(Direction::server_to_client, std::move(*message));
+    return;
+  }
+  for (auto& element : std::get<mcp::Batch>(parsed).elements) {
+    if (auto* message = std::get_if<mcp::Message>(&element)) {
+      process(Direction::server_to_client, std::move(*message));
+    } else {
+      spdlog::warn("session {}: skipped an element of an upstream batch: {}", id_,
+                   std::get<mcp::Malformed>(element).detail);
+    }
+  }
+}
+
+void Session::process(Direction direction, mcp::Message message) {
+  log_message(direction, message, "received");
+  // With no filter installed nothing can suspend, so the message goes straight
+  // through; otherwise each message gets its own coroutine so that one a filter holds
+  // never delays the next. Both keep the order of messages that are not held.
+  if (pipeline_.empty()) {
+    deliver(direction, std::move(message));
+    return;
+  }
+  asio::co_spawn(executor_, filter_and_deliver(direction, std::move(message)), asio::detached);
+}
+
+asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Message message) {
+  std::optional<Verdict> verdict;
+  try {
+    Exchange exchange{direction, message, id_};
+    verdict = co_await pipeline_.run(exchange);
+  } catch (const std::exception& e) {
+    // One bad message never brings the session down: its request gets an error.
+    spdlog::error("session {}: a filter failed on a {} message: {}", id_, to_string(direction), e.what());
+    if (message.is_request()) {
+      auto error = mcp::Message::error(message.id(), -32603, "Internal error in Sluice");
+      if (direction == Direction::client_to_server) {
+        answer_client(std::move(error));
+      } else {
+        upstream_.send(error.wire());
+      }
+    }
+    co_return;
+  }
+  switch (verdict->kind()) {
+    case Verdict::Kind::forward: deliver(direction, std::move(message)); break;
+    case Verdict::Kind::answer:
+      if (direction == Direction::client_to_server) {
+        answer_client(std::move(verdict->response()));
+      } else {
+        upstream_.send(verdict->response().wire());
+      }
+      break;
+    case Verdict::Kind::drop: log_message(direction, message, "dropped by a filter"); break;
+  }
+}
+
+void Session::deliver(Direction direction, mcp::Message message) {
+  if (direction == Direction::client_to_server) {
+    if (message.is_response()) server_requests_.erase(mcp::id_key(message.id()));
+    if (!upstream_.can_send() || upstream_ended_) {
+      // Requests in flight were already answered when the upstream ended.
+      if (message.is_request() && client_requests_.contains(mcp::id_key(message.id()))) {
+        answer_client(mcp::Message::error(message.id(), mcp::Error::upstream_exited, "not forwarded"));
+      }
+      return;
+    }
+    upstream_.send(message.wire());
+    return;
+  }
+  if (message.is_response()) {
+    answer_client(std::move(message));
+    return;
+  }
+  if (message.is_request()) server_requests_.insert_or_assign(mcp::id_key(message.id()), message.method());
+  client_.send(message.wire());
+}
+
+void Session::answer_client(mcp::Message response) {
+  const auto found = client_requests_.find(mcp::id_key(response.id()));
+  if (found == client_requests_.end()) {
+    // A late answer to a cancelled request, or one to an id never seen: the client
+    // ignores what it no longer waits for (MCP requires it to), so pass it on.
+    client_.send(response.wire());
+    return;
+  }
+  auto batch = std::move(found->second.batch);
+  client_requests_.erase(found);
+  if (!batch) {
+    client_.send(response.wire());
+  } else if (batch->settle(&response.body())) {
+    client_.send(batch->responses.dump());
+  }
+}
+
+void Session::forget_cancelled(const mcp::Message& cancellation) {
+  const auto& params = cancellation.params();
+  if (!params.is_object() || !params.contains("requestId")) return;
+  const auto found = client_requests_.find(mcp::id_key(params["requestId"]));
+  if (found == client_requests_.end()) return;
+  auto batch = std::move(found->second.batch);
+  client_requests_.erase(found);
+  if (batch && batch->settle(nullptr) && !batch->responses.empty()) client_.send(batch->responses.dump());
+}
+
+void Session::fail_pending_requests(mcp::Error error, const std::string& detail) {
+  std::vector<mcp::json> ids;
+  ids.reserve(client_requests_.size());
+  for (const auto& [key, pending] : client_requests_) ids.push_back(pending.id);
+  if (!ids.empty()) spdlog::warn("session {}: answering {} request(s) in flight with an error", id_, ids.size());
+  for (auto& id : ids) answer_client(mcp::Message::error(std::move(id), error, detail));
+}
+
+}  // namespace sluice::proxy

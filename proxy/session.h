@@ -1,0 +1,81 @@
+// One client paired with one upstream: reads both sides, runs every message through
+// the pipeline, and keeps the two JSON-RPC id spaces apart. The session knows nothing
+// of policy or audit; those are filters.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "mcp/async_event.h"
+#include "mcp/message.h"
+#include "mcp/transport.h"
+#include "proxy/pipeline.h"
+
+namespace sluice::proxy {
+
+struct SessionOptions {
+  mcp::ParseLimits limits;
+  // Past this many bytes queued toward a peer, Sluice stops reading from the other
+  // side until the peer catches up, instead of buffering without end.
+  std::size_t max_queued_bytes = std::size_t{16} << 20;
+};
+
+enum class SessionEnd { client_closed, upstream_closed };
+
+class Session {
+ public:
+  Session(const asio::any_io_executor& executor, mcp::Transport& client, mcp::Transport& upstream,
+          Pipeline& pipeline, SessionOptions options);
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+
+  // Relays until the client closes its side or the upstream's side ends. When the
+  // upstream ends first, every client request still waiting is answered with an error.
+  asio::awaitable<SessionEnd> run();
+
+  // Waits until the upstream's output has ended (after run() returned client_closed,
+  // late responses are still relayed until then).
+  asio::awaitable<void> upstream_ended();
+
+  // Client requests not yet answered.
+  [[nodiscard]] std::size_t pending_requests() const { return client_requests_.size(); }
+
+ private:
+  struct BatchReply;
+  struct PendingRequest {
+    mcp::json id;
+    std::shared_ptr<BatchReply> batch;
+  };
+
+  asio::awaitable<void> read_client();
+  asio::awaitable<void> read_upstream();
+  void accept_from_client(mcp::Parsed parsed);
+  void accept_from_upstream(mcp::Parsed parsed);
+  void admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch);
+  void process(Direction direction, mcp::Message message);
+  asio::awaitable<void> filter_and_deliver(Direction direction, mcp::Message message);
+  void deliver(Direction direction, mcp::Message message);
+  void answer_client(mcp::Message response);
+  void forget_cancelled(const mcp::Message& cancellation);
+  void fail_pending_requests(mcp::Error error, const std::string& detail);
+
+  asio::any_io_executor executor_;
+  mcp::Transport& client_;
+  mcp::Transport& upstream_;
+  Pipeline& pipeline_;
+  SessionOptions options_;
+  std::string id_;
+  // Keyed by id_key(): client->server requests awaiting their response, and
+  // server->client requests awaiting theirs. The two id spaces overlap freely.
+  std::unordered_map<std::string, PendingRequest> client_requests_;
+  std::unordered_map<std::string, std::string> server_requests_;
+  bool upstream_ended_ = false;
+  mcp::AsyncEvent upstream_end_;
+};
+
+// A random 128-bit id, hex encoded.
+std::string new_session_id();
+
+}  // namespace sluice::proxy
