@@ -188,11 +188,7 @@ int dispatch(Arguments& args) {
     std::cerr << main_help;
     return 2;
   }
-  try {
-    configure_logging(global.log_level, global.log_format);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
+  configure_logging(global.log_level, global.log_format);
   const auto command = args.take();
   if (command == "run") return run_command(args);
   if (command == "version") {
@@ -216,6 +212,9 @@ int run_cli(int argc, char** argv) {
   try {
     return dispatch(args);
   } catch (const UsageError& e) {
+    std::cerr << "sluice: " << e.what() << '\n';
+    return 2;
+  } catch (const std::invalid_argument& e) {  // an option's value, rejected where it is interpreted
     std::cerr << "sluice: " << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {

@@ -1,0 +1,206 @@
+// Sluice's first promise: between a real SDK client and a real server, it changes
+// nothing it was not asked to change. Every scenario runs against server-everything
+// directly and through `sluice run`, and the two results must be equal.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+
+import { connectClient, everythingServer, fixtureServer, throughSluice } from '../support/harness.mjs';
+
+function answerServerRequests(client, log) {
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    log.push(['sampling/createMessage', request.params.messages]);
+    const prompt = request.params.messages.map((m) => m.content.text).join(' ');
+    return { model: 'test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${prompt}` } };
+  });
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    log.push(['elicitation/create', request.params.message]);
+    return { action: 'decline' };
+  });
+  client.setRequestHandler(ListRootsRequestSchema, async () => {
+    log.push(['roots/list']);
+    return { roots: [{ uri: 'file:///srv/project', name: 'project' }] };
+  });
+}
+
+// server-everything sends its last progress notification without waiting for it, so
+// it races the tool's result inside the server and the client's SDK may or may not
+// still be listening: that one is nondeterministic with or without Sluice.
+const settledProgress = (progress) => progress.filter((p) => p.progress < p.total);
+
+async function open(command) {
+  const peer = await connectClient(command);
+  peer.serverRequests = [];
+  answerServerRequests(peer.client, peer.serverRequests);
+  await peer.connect();
+  return peer;
+}
+
+describe('a real SDK client sees the same server through Sluice as directly', () => {
+  let direct;
+  let proxied;
+
+  before(async () => {
+    [direct, proxied] = await Promise.all([open(everythingServer), open(throughSluice(everythingServer))]);
+  });
+  after(async () => {
+    await Promise.all([direct?.client.close(), proxied?.client.close()]);
+  });
+
+  // Runs `scenario` on both clients and requires equal results.
+  async function same(scenario) {
+    const [expected, actual] = await Promise.all([scenario(direct.client), scenario(proxied.client)]);
+    assert.deepEqual(actual, expected);
+    return actual;
+  }
+
+  it('initialize: server info, capabilities and instructions', async () => {
+    await same(async (client) => ({
+      version: client.getServerVersion(),
+      capabilities: client.getServerCapabilities(),
+      instructions: client.getInstructions(),
+    }));
+  });
+
+  it('tools/list', async () => {
+    const listed = await same((client) => client.listTools());
+    assert.ok(listed.tools.some((tool) => tool.name === 'echo'));
+  });
+
+  it('tools/call: echo, sums, structured content and images', async () => {
+    for (const [name, args] of [
+      ['echo', { message: 'hello through sluice ✓ "quoted" \\ back' }],
+      ['get-sum', { a: 2.5, b: 40 }],
+      ['get-structured-content', { location: 'Chicago' }],
+      ['get-tiny-image', {}],
+      ['get-annotated-message', { messageType: 'success', includeImage: true }],
+      ['get-resource-links', { count: 4 }],
+      ['get-resource-reference', { resourceType: 'Blob', resourceId: 2 }],
+      ['echo', { wrong: 'arguments' }],
+      ['no-such-tool', {}],
+    ]) {
+      await same((client) => client.callTool({ name, arguments: args }));
+    }
+  });
+
+  it('a long-running tool reports the same progress notifications', async () => {
+    const run = await same(async (client) => {
+      const progress = [];
+      const result = await client.callTool(
+        { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 4 } },
+        undefined,
+        { onprogress: (p) => progress.push(p) },
+      );
+      return { result, progress: settledProgress(progress) };
+    });
+    assert.ok(run.progress.length >= 2, `expected progress notifications, got ${run.progress.length}`);
+  });
+
+  it('a tool that samples from the client: server->client request and its response', async () => {
+    const result = await same((client) =>
+      client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'Say hi', maxTokens: 5 } }),
+    );
+    assert.match(JSON.stringify(result), /sampled: [^"]*Say hi/);
+  });
+
+  it('a tool that elicits from the client', async () => {
+    await same((client) => client.callTool({ name: 'trigger-elicitation-request', arguments: {} }));
+    assert.ok(proxied.serverRequests.some(([method]) => method === 'elicitation/create'));
+  });
+
+  it('a tool that lists the client roots', async () => {
+    const result = await same((client) => client.callTool({ name: 'get-roots-list', arguments: {} }));
+    assert.match(JSON.stringify(result), /file:\/\/\/srv\/project/);
+  });
+
+  it('server->client requests and progress in flight at once, interleaved with other calls', async () => {
+    await same(async (client) => {
+      const progress = [];
+      const results = await Promise.all([
+        client.callTool(
+          { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } },
+          undefined,
+          { onprogress: (p) => progress.push(p) },
+        ),
+        client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'concurrent', maxTokens: 5 } }),
+        client.callTool({ name: 'trigger-elicitation-request', arguments: {} }),
+        client.callTool({ name: 'echo', arguments: { message: 'meanwhile' } }),
+        client.ping(),
+      ]);
+      return { results, progress: settledProgress(progress) };
+    });
+  });
+
+  it('resources: list, templates, read (text and blob)', async () => {
+    const listed = await same((client) => client.listResources());
+    await same((client) => client.listResourceTemplates());
+    for (const resource of listed.resources) {
+      await same((client) => client.readResource({ uri: resource.uri }));
+    }
+    await same((client) => client.readResource({ uri: 'demo://resource/dynamic/text/7' }));
+    await same((client) => client.readResource({ uri: 'demo://resource/dynamic/blob/3' }));
+  });
+
+  it('prompts: list, get with arguments, completion', async () => {
+    const listed = await same((client) => client.listPrompts());
+    for (const prompt of listed.prompts) {
+      const args = Object.fromEntries((prompt.arguments ?? []).map((a) => [a.name, a.name === 'resourceId' ? '1' : 'x']));
+      if (prompt.name === 'resource-prompt') args.resourceType = 'Text';
+      await same((client) => client.getPrompt({ name: prompt.name, arguments: args }));
+    }
+    await same((client) =>
+      client.complete({ ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'E' } }),
+    );
+  });
+
+  it('logging/setLevel and ping', async () => {
+    await same((client) => client.setLoggingLevel('debug'));
+    await same((client) => client.ping());
+  });
+
+  it('a cancelled call is abandoned and the session goes on', async () => {
+    await same(async (client) => {
+      const controller = new AbortController();
+      const call = client.callTool(
+        { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
+        undefined,
+        { signal: controller.signal, onprogress: () => controller.abort('the user changed their mind') },
+      );
+      const outcome = await call.then(
+        () => 'completed',
+        (error) => String(error),
+      );
+      const after = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
+      return { outcome, after };
+    });
+  });
+});
+
+describe('a paginated tools/list keeps its cursors through Sluice', () => {
+  it('walks every page the same way', async () => {
+    const walk = async (command) => {
+      const peer = await connectClient(fixtureServer('paged-server.mjs'));
+      const proxiedPeer = command === 'proxied' ? await connectClient(throughSluice(fixtureServer('paged-server.mjs'))) : null;
+      const { client } = proxiedPeer ?? peer;
+      await (proxiedPeer ?? peer).connect();
+      const pages = [];
+      let cursor;
+      do {
+        const page = await client.listTools(cursor === undefined ? {} : { cursor });
+        pages.push(page);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      await client.close();
+      return pages;
+    };
+    const [direct, proxied] = await Promise.all([walk('direct'), walk('proxied')]);
+    assert.equal(direct.length, 3);
+    assert.deepEqual(proxied, direct);
+    assert.deepEqual(proxied.flatMap((p) => p.tools.map((t) => t.name)), ['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+  });
+});

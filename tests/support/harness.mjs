@@ -1,0 +1,121 @@
+// Shared by the integration tests: where the binaries and the real npm servers are,
+// and how to connect a real SDK client to a server directly or through Sluice.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// CTest passes the built binary; a developer running `node --test` by hand gets the default build.
+export const sluiceBin = process.env.SLUICE_BIN ?? path.join(repoRoot, 'build/proxy/sluice');
+
+export const everythingServer = [
+  process.execPath,
+  path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'),
+  'stdio',
+];
+
+export const fixtureServer = (name, ...args) => [
+  process.execPath,
+  path.join(repoRoot, 'tests/integration/fixtures', name),
+  ...args,
+];
+
+export function throughSluice(server, sluiceArgs = []) {
+  return [sluiceBin, '--log-level', 'debug', 'run', ...sluiceArgs, '--', ...server];
+}
+
+// A real SDK client over stdio to `command`. The client declares sampling,
+// elicitation and roots so that servers exercise their server->client requests.
+export async function connectClient(command, { name = 'sluice-test', capabilities } = {}) {
+  const transport = new StdioClientTransport({
+    command: command[0],
+    args: command.slice(1),
+    stderr: 'pipe',
+  });
+  const stderr = [];
+  transport.stderr?.on('data', (chunk) => stderr.push(chunk.toString()));
+  const client = new Client(
+    { name, version: '1.0.0' },
+    { capabilities: capabilities ?? { sampling: {}, elicitation: {}, roots: { listChanged: true } } },
+  );
+  return { client, transport, stderr, connect: () => client.connect(transport) };
+}
+
+// A process speaking newline-delimited JSON-RPC by hand, for what an SDK client
+// will not send (malformed lines, batches) and for observing process lifecycles.
+export class RawPeer {
+  constructor(command, { env } = {}) {
+    this.child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+    this.stderrText = '';
+    this.child.stderr.on('data', (chunk) => {
+      this.stderrText += chunk.toString();
+      this.#wake();
+    });
+    this.messages = [];
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => {
+      this.messages.push(JSON.parse(line));
+      this.#wake();
+    });
+    this.exited = once(this.child, 'exit');
+    this.child.on('exit', () => this.#wake());
+    this.waiters = [];
+  }
+
+  send(value) {
+    this.child.stdin.write((typeof value === 'string' ? value : JSON.stringify(value)) + '\n');
+  }
+
+  // Resolves with the first received message that satisfies `predicate`, in arrival order.
+  next(predicate, what = 'a matching message') {
+    return this.until(() => this.messages.find(predicate), what);
+  }
+
+  // Resolves once `probe()` returns something truthy; re-checked on every event of the peer.
+  until(probe, what) {
+    const found = probe();
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ probe, resolve, reject, what });
+    });
+  }
+
+  #wake() {
+    this.waiters = this.waiters.filter((waiter) => {
+      const found = waiter.probe();
+      if (found) {
+        waiter.resolve(found);
+        return false;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        waiter.reject(new Error(`peer exited before ${waiter.what}; stderr:\n${this.stderrText}`));
+        return false;
+      }
+      return true;
+    });
+  }
+}
+
+// True while a process with this pid exists (zombies included).
+export function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if (error.code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+export const initializeRequest = (id = 0) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-peer', version: '1' } },
+});
