@@ -8,7 +8,8 @@ int jsonrpc_code(Error error) {
     case Error::invalid_request:
     case Error::message_too_large:
     case Error::nesting_too_deep:
-    case Error::duplicate_id: return -32600;
+    case Error::duplicate_id:
+    case Error::reserved_id: return -32600;
     case Error::upstream_exited: return -31001;
   }
   return -32603;
@@ -21,6 +22,7 @@ std::string_view describe(Error error) {
     case Error::message_too_large: return "Invalid Request: message too large";
     case Error::nesting_too_deep: return "Invalid Request: JSON nested too deeply";
     case Error::duplicate_id: return "Invalid Request: id already in use by a request in flight";
+    case Error::reserved_id: return "Invalid Request: string ids starting with \"sluice-\" are reserved for Sluice";
     case Error::upstream_exited: return "Upstream MCP server exited";
   }
   return "Internal error";

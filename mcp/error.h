@@ -12,6 +12,7 @@ enum class Error {
   message_too_large,   // longer than the configured limit
   nesting_too_deep,    // deeper than the configured limit
   duplicate_id,        // reuses the id of a request still awaiting its response
+  reserved_id,         // an id of the form Sluice uses for its own requests
   upstream_exited,     // the upstream server went away with the request in flight
 };
 

@@ -58,8 +58,10 @@ asio::awaitable<std::optional<Frame>> LineReader::next() {
     const auto got = co_await stream_.async_read_some(asio::buffer(buffer_),
                                                       asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
+      // An unterminated last line still counts at end of stream, but not after close():
+      // then the read was cut off, and the line may be only half of one.
+      if (!ended_) framer_.feed("\n");
       ended_ = true;
-      framer_.feed("\n");  // an unterminated last line still counts
     } else {
       framer_.feed(std::string_view(buffer_.data(), got));
     }

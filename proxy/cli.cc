@@ -1,18 +1,13 @@
 #include "proxy/cli.h"
 
-#include <charconv>
-#include <cstdio>
 #include <iostream>
-#include <optional>
-#include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include <spdlog/spdlog.h>
-
+#include "policy/config_loader.h"
+#include "proxy/arguments.h"
 #include "proxy/logging.h"
+#include "proxy/policy_command.h"
 #include "proxy/run_command.h"
 
 namespace sluice::proxy {
@@ -24,7 +19,9 @@ Usage:
   sluice [global options] <command> [options]
 
 Commands:
-  run       relay MCP between a client on stdin/stdout and an upstream server
+  run       relay MCP between a client on stdin/stdout and an upstream server,
+            governing tools/call with the policy
+  policy    check a configuration, or explain a decision: sluice help policy
   version   print the version
   help      show help for a command: sluice help run
 
@@ -36,11 +33,14 @@ Global options:
 )";
 
 constexpr std::string_view run_help = R"(Usage:
-  sluice run [options] -- COMMAND [ARGS...]
+  sluice run [options] [-- COMMAND [ARGS...]]
 
 Relays MCP between the client that started Sluice (on Sluice's stdin and stdout)
-and the upstream MCP server COMMAND, started as a child process with pipes. The
-upstream's stderr is logged with the prefix "upstream stderr:".
+and the upstream MCP server COMMAND (or upstream.command of the configuration),
+started as a child process with pipes. The upstream's stderr is logged with the
+prefix "upstream stderr:". Every tools/call is decided by the policy before it
+is forwarded; without --config the policy is read-only: reads are allowed,
+everything else requires approval.
 
 When the client closes Sluice's stdin, Sluice closes the upstream's stdin, waits
 the shutdown grace for it to exit, then sends SIGTERM, then SIGKILL. When the
@@ -48,6 +48,9 @@ upstream exits first, every request still in flight gets a JSON-RPC error
 (code -31001) and Sluice exits with status 1.
 
 Options:
+  --config FILE           sluice.yaml: upstream, policy, dry_run (see
+                          docs/configuration.md); Sluice refuses to start on an
+                          invalid file
   --max-message-bytes N   largest message accepted from either side, in bytes;
                           suffixes KiB and MiB allowed (default: 64MiB)
   --shutdown-grace TIME   time the upstream gets to exit at each step of the
@@ -55,7 +58,7 @@ Options:
   -h, --help              show this help
 
 Example:
-  sluice run -- npx -y @modelcontextprotocol/server-everything
+  sluice run --config examples/policies/read-only.yaml -- npx -y @modelcontextprotocol/server-everything
 )";
 
 constexpr std::string_view version_help = R"(Usage:
@@ -63,79 +66,6 @@ constexpr std::string_view version_help = R"(Usage:
 
 Prints the version of Sluice.
 )";
-
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-std::size_t parse_byte_size(std::string_view option, std::string_view text) {
-  std::size_t multiplier = 1;
-  auto number = text;
-  for (const auto& [suffix, factor] : {std::pair<std::string_view, std::size_t>{"MiB", 1 << 20},
-                                       std::pair<std::string_view, std::size_t>{"KiB", 1 << 10}}) {
-    if (number.ends_with(suffix)) {
-      number.remove_suffix(suffix.size());
-      multiplier = factor;
-      break;
-    }
-  }
-  std::size_t value = 0;
-  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (error != std::errc() || end != number.data() + number.size() || value == 0 ||
-      value > (std::size_t{1} << 40) / multiplier) {
-    throw UsageError(std::string(option) + ": expected a positive size such as 1048576, 512KiB or 64MiB, got \"" +
-                     std::string(text) + "\"");
-  }
-  return value * multiplier;
-}
-
-std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text) {
-  std::int64_t factor = 0;
-  auto number = text;
-  for (const auto& [suffix, millis] : {std::pair<std::string_view, std::int64_t>{"ms", 1},
-                                       std::pair<std::string_view, std::int64_t>{"s", 1000},
-                                       std::pair<std::string_view, std::int64_t>{"m", 60000}}) {
-    if (number.ends_with(suffix)) {
-      number.remove_suffix(suffix.size());
-      factor = millis;
-      break;
-    }
-  }
-  std::int64_t value = -1;
-  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (factor == 0 || error != std::errc() || end != number.data() + number.size() || value < 0 ||
-      value > 24 * 3600 * 1000 / factor) {
-    throw UsageError(std::string(option) + ": expected a duration such as 500ms, 5s or 1m, got \"" +
-                     std::string(text) + "\"");
-  }
-  return std::chrono::milliseconds(value * factor);
-}
-
-// Walks the arguments of one command: flags with values, then `--` and the rest.
-class Arguments {
- public:
-  explicit Arguments(std::span<char*> args) : args_(args) {}
-
-  [[nodiscard]] bool done() const { return index_ >= args_.size(); }
-  [[nodiscard]] std::string_view peek() const { return args_[index_]; }
-  std::string_view take() { return args_[index_++]; }
-
-  std::string_view value_of(std::string_view option) {
-    if (done()) throw UsageError(std::string(option) + " needs a value");
-    return take();
-  }
-
-  std::vector<std::string> rest() {
-    std::vector<std::string> out;
-    while (!done()) out.emplace_back(take());
-    return out;
-  }
-
- private:
-  std::span<char*> args_;
-  std::size_t index_ = 0;
-};
 
 struct GlobalOptions {
   std::string log_level = "info";
@@ -147,25 +77,31 @@ int print(std::string_view text) {
   return 0;
 }
 
-int run_command(Arguments& args) {
+int run_subcommand(Arguments& args) {
   RunOptions options;
+  options.config = policy::default_config();
+  std::vector<std::string> command;
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "--") {
-      options.upstream_command = args.rest();
+      command = args.rest();
     } else if (arg == "-h" || arg == "--help") {
       return print(run_help);
+    } else if (arg == "--config") {
+      options.config = policy::load_config_file(std::string(args.value_of(arg)));
     } else if (arg == "--max-message-bytes") {
       options.limits.max_message_bytes = parse_byte_size(arg, args.value_of(arg));
     } else if (arg == "--shutdown-grace") {
-      options.shutdown_grace = parse_duration(arg, args.value_of(arg));
+      options.shutdown_grace = parse_duration_option(arg, args.value_of(arg));
     } else {
-      throw UsageError("run: unknown option \"" + std::string(arg) +
-                       "\"; the upstream command goes after --, as in: sluice run -- COMMAND ARGS");
+      unknown_option("run", arg);
     }
   }
-  if (options.upstream_command.empty()) {
-    throw UsageError("run: no upstream given; name the MCP server after --, as in: sluice run -- COMMAND ARGS");
+  if (!command.empty()) options.config.upstream.command = std::move(command);
+  if (options.config.upstream.command.empty()) {
+    throw UsageError(
+        "run: no upstream given; name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set "
+        "upstream.command in the configuration");
   }
   return run_proxy(options);
 }
@@ -190,9 +126,10 @@ int dispatch(Arguments& args) {
   }
   configure_logging(global.log_level, global.log_format);
   const auto command = args.take();
-  if (command == "run") return run_command(args);
+  if (command == "run") return run_subcommand(args);
+  if (command == "policy") return policy_command(args);
   if (command == "version") {
-    if (!args.done() && (args.peek() == "-h" || args.peek() == "--help")) return print(version_help);
+    if (args.help_requested()) return print(version_help);
     return print("sluice " SLUICE_VERSION "\n");
   }
   if (command == "help") {
@@ -200,6 +137,7 @@ int dispatch(Arguments& args) {
     const auto topic = args.take();
     if (topic == "run") return print(run_help);
     if (topic == "version") return print(version_help);
+    if (topic == "policy") return print(policy_help());
     throw UsageError("help: no command \"" + std::string(topic) + "\"; see sluice --help");
   }
   throw UsageError("unknown command \"" + std::string(command) + "\"; see sluice --help");

@@ -18,11 +18,23 @@ enum class Direction { client_to_server, server_to_client };
 
 std::string_view to_string(Direction direction);
 
+// What a filter may know of, and ask of, the session a message belongs to.
+class SessionContext {
+ public:
+  virtual ~SessionContext() = default;
+  [[nodiscard]] virtual const std::string& id() const = 0;
+  // Who is calling: the authenticated principal, or on stdio the local user.
+  [[nodiscard]] virtual const std::string& principal() const = 0;
+  // Sends a request of Sluice's own to the upstream and returns its response, which
+  // the client never sees; nullopt when the upstream is gone.
+  virtual asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) = 0;
+};
+
 // What a filter sees of one message in flight.
 struct Exchange {
   Direction direction;
-  mcp::Message& message;   // filters may rewrite it (mutable_body)
-  const std::string& session_id;
+  mcp::Message& message;  // filters may rewrite it (mutable_body)
+  SessionContext& session;
 };
 
 class Verdict {

@@ -1,5 +1,6 @@
 #include "proxy/run_command.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +11,10 @@
 
 #include "mcp/child_process.h"
 #include "mcp/stream_transport.h"
+#include "policy/engine.h"
+#include "policy/pin_store.h"
+#include "policy/tool_catalog.h"
+#include "proxy/filters/policy_filter.h"
 #include "proxy/pipeline.h"
 #include "proxy/session.h"
 
@@ -22,6 +27,12 @@ std::string command_line(const std::vector<std::string>& argv) {
   return text;
 }
 
+// On stdio the caller is whoever started Sluice: the local user.
+std::string local_principal() {
+  if (const auto* account = ::getpwuid(::geteuid()); account != nullptr) return account->pw_name;
+  return "uid:" + std::to_string(::geteuid());
+}
+
 }  // namespace
 
 int run_proxy(const RunOptions& options) {
@@ -31,12 +42,19 @@ int run_proxy(const RunOptions& options) {
 
   asio::io_context io;
   const auto executor = io.get_executor();
-  const auto upstream_name = command_line(options.upstream_command);
-  mcp::ChildProcess upstream(executor, options.upstream_command, options.limits.max_message_bytes);
+  const auto& config = options.config;
+  const auto upstream_name = command_line(config.upstream.command);
+  const policy::PolicyEngine engine(config.policy);
+  policy::MemoryPinStore pins;
+  policy::ToolCatalog catalog(config.policy, pins, config.upstream.name);
+
+  mcp::ChildProcess upstream(executor, config.upstream.command, options.limits.max_message_bytes);
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   Pipeline pipeline;
-  Session session(executor, client, upstream.transport(), pipeline, SessionOptions{options.limits});
+  pipeline.add(std::make_unique<PolicyFilter>(config, engine, catalog));
+  Session session(executor, client, upstream.transport(), pipeline,
+                  SessionOptions{options.limits, local_principal()});
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
@@ -47,8 +65,8 @@ int run_proxy(const RunOptions& options) {
 
   int exit_code = 0;
   auto relay = [&]() -> asio::awaitable<void> {
-    spdlog::info("session {}: relaying stdio to upstream `{}` (pid {})", session.id(), upstream_name,
-                 upstream.pid());
+    spdlog::info("session {}: relaying stdio to upstream `{}` (pid {}); policy from {}, mode {}", session.id(),
+                 upstream_name, upstream.pid(), config.source, policy::to_string(config.policy.mode));
     const auto end = co_await session.run();
     if (end == SessionEnd::client_closed) {
       spdlog::info("session {}: client closed its input; stopping the upstream", session.id());

@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "mcp/message.h"
+#include "policy/config.h"
 
 namespace sluice::proxy {
 
 struct RunOptions {
-  std::vector<std::string> upstream_command;
+  policy::Config config;  // upstream.command is the command to start
   mcp::ParseLimits limits;
   // How long the upstream gets to exit after its stdin closes, and again after SIGTERM.
   std::chrono::milliseconds shutdown_grace{5000};

@@ -23,6 +23,12 @@ struct Session::BatchReply {
 
 namespace {
 
+constexpr std::string_view own_id_prefix = "sluice-";
+
+bool is_own_id(const mcp::json& id) {
+  return id.is_string() && id.get_ref<const std::string&>().starts_with(own_id_prefix);
+}
+
 void log_message(Direction direction, const mcp::Message& message, std::string_view what) {
   if (!spdlog::should_log(spdlog::level::trace)) return;
   spdlog::trace("{} {} {} id={}", to_string(direction), what,
@@ -48,6 +54,7 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       pipeline_(pipeline),
       options_(options),
       id_(new_session_id()),
+      own_responses_(executor),
       upstream_end_(executor) {}
 
 asio::awaitable<SessionEnd> Session::run() {
@@ -100,6 +107,7 @@ asio::awaitable<void> Session::read_upstream() {
   upstream_ended_ = true;
   fail_pending_requests(mcp::Error::upstream_exited, "the request was in flight and will not be answered");
   upstream_end_.notify_all();
+  own_responses_.notify_all();
   client_.close_receive();
 }
 
@@ -133,8 +141,10 @@ void Session::accept_from_client(mcp::Parsed parsed) {
 void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
   if (message.is_request()) {
     auto key = mcp::id_key(message.id());
-    if (client_requests_.contains(key)) {
-      auto error = mcp::Message::error(message.id(), mcp::Error::duplicate_id, key);
+    const bool reserved = is_own_id(message.id());
+    if (reserved || client_requests_.contains(key)) {
+      auto error = mcp::Message::error(message.id(), reserved ? mcp::Error::reserved_id : mcp::Error::duplicate_id,
+                                       reserved ? std::string() : key);
       if (batch) {
         if (batch->settle(&error.body())) client_.send(batch->responses.dump());
       } else {
@@ -158,17 +168,45 @@ void Session::accept_from_upstream(mcp::Parsed parsed) {
     return;
   }
   if (auto* message = std::get_if<mcp::Message>(&parsed)) {
-    process(Direction::server_to_client, std::move(*message));
+    if (!take_own_response(*message)) process(Direction::server_to_client, std::move(*message));
     return;
   }
   for (auto& element : std::get<mcp::Batch>(parsed).elements) {
     if (auto* message = std::get_if<mcp::Message>(&element)) {
-      process(Direction::server_to_client, std::move(*message));
+      if (!take_own_response(*message)) process(Direction::server_to_client, std::move(*message));
     } else {
       spdlog::warn("session {}: skipped an element of an upstream batch: {}", id_,
                    std::get<mcp::Malformed>(element).detail);
     }
   }
+}
+
+bool Session::take_own_response(mcp::Message& message) {
+  if (!message.is_response() || !is_own_id(message.id())) return false;
+  const auto found = own_requests_.find(message.id().get<std::string>());
+  if (found == own_requests_.end()) {
+    spdlog::debug("session {}: dropped a late answer to Sluice's own request {}", id_, message.id().dump());
+    return true;
+  }
+  found->second = std::move(message);
+  own_responses_.notify_all();
+  return true;
+}
+
+asio::awaitable<std::optional<mcp::Message>> Session::ask_upstream(std::string_view method, mcp::json params) {
+  if (upstream_ended_ || !upstream_.can_send()) co_return std::nullopt;
+  const auto id = std::string(own_id_prefix) + std::to_string(next_own_request_++);
+  own_requests_.emplace(id, std::nullopt);
+  upstream_.send(mcp::Message::request(id, method, std::move(params)).wire());
+  const bool answered = co_await own_responses_.wait_for(
+      [&] { return own_requests_.at(id).has_value() || upstream_ended_; }, options_.own_request_timeout);
+  if (!answered) {
+    spdlog::warn("session {}: the upstream did not answer Sluice's own {} within {} ms", id_, method,
+                 options_.own_request_timeout.count());
+  }
+  auto response = std::move(own_requests_.at(id));
+  own_requests_.erase(id);
+  co_return response;
 }
 
 void Session::process(Direction direction, mcp::Message message) {
@@ -186,7 +224,7 @@ void Session::process(Direction direction, mcp::Message message) {
 asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Message message) {
   std::optional<Verdict> verdict;
   try {
-    Exchange exchange{direction, message, id_};
+    Exchange exchange{direction, message, *this};
     verdict = co_await pipeline_.run(exchange);
   } catch (const std::exception& e) {
     // One bad message never brings the session down: its request gets an error.

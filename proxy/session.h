@@ -3,7 +3,10 @@
 // of policy or audit; those are filters.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,19 +20,24 @@ namespace sluice::proxy {
 
 struct SessionOptions {
   mcp::ParseLimits limits;
+  std::string principal = "local";
   // Past this many bytes queued toward a peer, Sluice stops reading from the other
   // side until the peer catches up, instead of buffering without end.
   std::size_t max_queued_bytes = std::size_t{16} << 20;
+  // How long Sluice waits for the answer to a request of its own to the upstream.
+  std::chrono::milliseconds own_request_timeout{30000};
 };
 
 enum class SessionEnd { client_closed, upstream_closed };
 
-class Session {
+class Session final : public SessionContext {
  public:
   Session(const asio::any_io_executor& executor, mcp::Transport& client, mcp::Transport& upstream,
           Pipeline& pipeline, SessionOptions options);
 
-  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const std::string& id() const override { return id_; }
+  [[nodiscard]] const std::string& principal() const override { return options_.principal; }
+  asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) override;
 
   // Relays until the client closes its side or the upstream's side ends. When the
   // upstream ends first, every client request still waiting is answered with an error.
@@ -60,6 +68,7 @@ class Session {
   void answer_client(mcp::Message response);
   void forget_cancelled(const mcp::Message& cancellation);
   void fail_pending_requests(mcp::Error error, const std::string& detail);
+  bool take_own_response(mcp::Message& message);
 
   asio::any_io_executor executor_;
   mcp::Transport& client_;
@@ -71,6 +80,11 @@ class Session {
   // server->client requests awaiting theirs. The two id spaces overlap freely.
   std::unordered_map<std::string, PendingRequest> client_requests_;
   std::unordered_map<std::string, std::string> server_requests_;
+  // Sluice's own requests to the upstream, by id ("sluice-N"; the client may not use
+  // ids of that form). Their responses, also late ones, stop here.
+  std::unordered_map<std::string, std::optional<mcp::Message>> own_requests_;
+  std::uint64_t next_own_request_ = 0;
+  mcp::AsyncEvent own_responses_;
   bool upstream_ended_ = false;
   mcp::AsyncEvent upstream_end_;
 };

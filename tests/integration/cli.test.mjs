@@ -18,7 +18,7 @@ describe('sluice command line', () => {
     for (const args of [['run', '--help'], ['help', 'run']]) {
       const run = sluice(...args);
       assert.equal(run.status, 0);
-      assert.match(run.stdout, /sluice run \[options\] -- COMMAND/);
+      assert.match(run.stdout, /sluice run \[options\] \[-- COMMAND/);
     }
     assert.match(sluice('version', '--help').stdout, /sluice version/);
   });

@@ -44,6 +44,7 @@ describe('malformed input from the client', () => {
     peer.send('42');
     peer.send({ id: 9, method: 'ping' }); // no "jsonrpc"
     peer.send('['.repeat(100000));
+    peer.send({ jsonrpc: '2.0', id: 'sluice-7', method: 'ping' }); // the form of Sluice's own ids
     peer.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'after' } } });
 
     const answer = await peer.next(byId(2), 'the echo after the bad lines');
@@ -57,17 +58,19 @@ describe('malformed input from the client', () => {
         [null, -32600],
         [9, -32600],
         [null, -32600],
+        ['sluice-7', -32600],
       ],
     );
     assert.match(errors[4].error.message, /nested too deeply/);
+    assert.match(errors[5].error.message, /reserved for Sluice/);
     peer.child.stdin.end();
     const [code] = await peer.exited;
     assert.equal(code, 0);
   });
 
   it('a message over the size limit is refused and the next one still served', async () => {
-    const peer = await startSession(throughSluice(everythingServer, ['--max-message-bytes', '4KiB']));
-    peer.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(8192) } } });
+    const peer = await startSession(throughSluice(everythingServer, ['--max-message-bytes', '64KiB']));
+    peer.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(100 * 1024) } } });
     peer.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'echo', arguments: { message: 'small' } } });
     const small = await peer.next(byId(4), 'the small echo');
     assert.deepEqual(small.result.content, [{ type: 'text', text: 'Echo: small' }]);

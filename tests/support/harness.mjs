@@ -20,11 +20,9 @@ export const everythingServer = [
   'stdio',
 ];
 
-export const fixtureServer = (name, ...args) => [
-  process.execPath,
-  path.join(repoRoot, 'tests/integration/fixtures', name),
-  ...args,
-];
+export const fixturePath = (name) => path.join(repoRoot, 'tests/integration/fixtures', name);
+
+export const fixtureServer = (name, ...args) => [process.execPath, fixturePath(name), ...args];
 
 export function throughSluice(server, sluiceArgs = []) {
   return [sluiceBin, '--log-level', 'debug', 'run', ...sluiceArgs, '--', ...server];

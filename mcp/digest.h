@@ -1,0 +1,21 @@
+// SHA-256 digests of canonical JSON: the argument hash that binds an approval to
+// exactly one set of arguments, tool pins, and (later) the audit hash chain.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::mcp {
+
+// The canonical text of a JSON value: object keys sorted bytewise (UTF-8), no
+// insignificant whitespace, strings as UTF-8 with only the escapes JSON requires,
+// numbers as nlohmann/json prints them (integers exactly; doubles in the shortest
+// form that reads back to the same value). docs/audit-format.md will specify it.
+std::string canonical_json(const nlohmann::json& value);
+
+// Lower-case hex SHA-256.
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace sluice::mcp

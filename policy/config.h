@@ -1,0 +1,123 @@
+// The typed form of sluice.yaml. Everything is parsed and checked once, at load time
+// (policy/config_loader.h); the rest of Sluice never compares configuration strings.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/decision.h"
+#include "policy/glob.h"
+
+namespace sluice::policy {
+
+using json = nlohmann::json;
+
+// Where an argument lives: a top-level key ("namespace") or a JSON pointer
+// ("/metadata/namespace").
+class ArgumentPath {
+ public:
+  // Throws std::invalid_argument for an empty path or a malformed pointer.
+  explicit ArgumentPath(std::string text);
+  [[nodiscard]] bool is_pointer() const { return is_pointer_; }
+  [[nodiscard]] const std::string& text() const { return text_; }
+  // The value at this path in `arguments`, or nullptr.
+  [[nodiscard]] const json* find(const json& arguments) const;
+
+ private:
+  std::string text_;
+  bool is_pointer_ = false;
+  std::vector<std::string> tokens_;  // the pointer's reference tokens, unescaped
+};
+
+// One condition on one argument's value.
+struct ValueMatcher {
+  enum class Kind { equals, glob, regex, one_of, exists };
+  Kind kind = Kind::equals;
+  json expected;                               // equals
+  std::optional<Glob> glob;                    // glob
+  std::shared_ptr<const std::regex> regex;     // regex (compiled once, at load)
+  std::string regex_source;
+  std::vector<json> one_of;                    // one_of
+  bool should_exist = true;                    // exists
+
+  // `value` is nullptr when the argument is absent.
+  [[nodiscard]] bool matches(const json* value) const;
+  [[nodiscard]] std::string describe() const;
+};
+
+struct ArgumentCondition {
+  ArgumentPath path;
+  ValueMatcher matcher;
+};
+
+// Every condition given must hold; a list means any of its entries.
+struct Match {
+  std::vector<Glob> tools;
+  std::vector<ToolClass> classes;
+  std::vector<Glob> methods;
+  std::vector<Glob> upstreams;
+  std::vector<Glob> principals;
+  std::vector<ArgumentCondition> arguments;
+};
+
+struct ApprovalRequirement {
+  std::optional<std::chrono::seconds> timeout;
+  std::vector<std::string> approvers;
+  int quorum = 1;
+};
+
+struct Rule {
+  std::string name;
+  Match match;
+  Action action = Action::deny;
+  std::string reason;
+  std::optional<ApprovalRequirement> approval;
+  int line = 0;  // where it is written, for explanations
+};
+
+enum class AnnotationTrust { trust, pinned, ignore };
+std::string_view to_string(AnnotationTrust trust);
+
+struct NamespacePolicy {
+  std::vector<Glob> allow;  // empty: every namespace
+  std::vector<ArgumentPath> arguments;
+};
+
+struct PolicyConfig {
+  Mode mode = Mode::enforce;
+  // A call that no rule matches: fail closed.
+  Action default_action = Action::require_approval;
+  NamespacePolicy namespaces;
+  AnnotationTrust annotations = AnnotationTrust::pinned;
+  std::map<std::string, ToolClass, std::less<>> tools;
+  std::vector<Rule> rules;
+};
+
+struct UpstreamConfig {
+  std::string name = "upstream";
+  std::vector<std::string> command;
+};
+
+struct DryRunConfig {
+  std::string argument = "dryRun";
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "built-in default"
+  UpstreamConfig upstream;
+  PolicyConfig policy;
+  DryRunConfig dry_run;
+};
+
+// With no configuration: read-only. Reads are allowed, everything else requires
+// approval, every namespace is allowed, annotations are pinned on first sight.
+Config default_config();
+
+}  // namespace sluice::policy

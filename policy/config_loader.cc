@@ -1,0 +1,481 @@
+#include "policy/config_loader.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "policy/duration.h"
+
+namespace sluice::policy {
+namespace {
+
+std::string json_quoted(std::string_view text) { return json(std::string(text)).dump(); }
+
+std::string join(std::initializer_list<std::string_view> words) {
+  std::string text;
+  for (const auto word : words) text += (text.empty() ? "" : ", ") + std::string(word);
+  return text;
+}
+
+// Reads one file, knowing for every node the path of keys that leads to it.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& path, const std::string& message) const {
+    const auto mark = node.Mark();
+    const auto line = mark.line >= 0 ? ":" + std::to_string(mark.line + 1) : std::string();
+    throw ConfigError(source_ + line + ": " + path + ": " + message);
+  }
+
+  void expect_map(const YAML::Node& node, const std::string& path, std::initializer_list<std::string_view> keys) const {
+    if (!node.IsMap()) fail(node, path, "expected a mapping with keys " + join(keys));
+    for (const auto& entry : node) {
+      const auto key = entry.first.as<std::string>();
+      bool known = false;
+      for (const auto allowed : keys) known = known || allowed == key;
+      if (!known) fail(entry.first, child(path, key), "unknown key; expected one of " + join(keys));
+    }
+  }
+
+  std::string string(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) fail(node, path, "expected a string");
+    return expand(node, path, node.Scalar());
+  }
+
+  std::vector<std::string> strings(const YAML::Node& node, const std::string& path) const {
+    std::vector<std::string> out;
+    if (node.IsScalar()) {
+      out.push_back(string(node, path));
+      return out;
+    }
+    if (!node.IsSequence()) fail(node, path, "expected a string or a list of strings");
+    for (std::size_t i = 0; i < node.size(); ++i) out.push_back(string(node[i], index(path, i)));
+    return out;
+  }
+
+  template <class Enum, class Parse>
+  Enum choice(const YAML::Node& node, const std::string& path, Parse parse,
+              std::initializer_list<std::string_view> names) const {
+    const auto text = string(node, path);
+    const auto value = parse(text);
+    if (!value) fail(node, path, "expected one of " + join(names) + ", got " + json_quoted(text));
+    return *value;
+  }
+
+  int positive_int(const YAML::Node& node, const std::string& path) const {
+    const auto text = string(node, path);
+    int value = 0;
+    std::size_t used = 0;
+    try {
+      value = std::stoi(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || value < 1) fail(node, path, "expected a whole number of at least 1, got " + json_quoted(text));
+    return value;
+  }
+
+  std::chrono::seconds duration(const YAML::Node& node, const std::string& path) const {
+    const auto text = string(node, path);
+    const auto value = parse_duration(text, std::chrono::hours(24 * 7));
+    if (!value || *value < std::chrono::seconds(1)) {
+      fail(node, path, "expected a duration of at least 1s, such as 30s, 15m or 2h, got " + json_quoted(text));
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(*value);
+  }
+
+  // A YAML scalar as the JSON value it would be in JSON: numbers, booleans, null
+  // keep their type unless quoted.
+  json scalar_value(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar()) fail(node, path, "expected a single value");
+    const auto text = expand(node, path, node.Scalar());
+    if (node.Tag() == "!") return text;  // quoted in the file: a string
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (text == "null" || text == "~") return nullptr;
+    const auto number = json::parse(text, nullptr, false);
+    if (number.is_number()) return number;
+    return text;
+  }
+
+  static std::string child(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+  static std::string index(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+ private:
+  std::string expand(const YAML::Node& node, const std::string& path, const std::string& text) const {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '$') {
+        out += text[i];
+      } else if (i + 1 < text.size() && text[i + 1] == '$') {
+        out += '$';
+        ++i;
+      } else if (i + 1 < text.size() && text[i + 1] == '{') {
+        const auto end = text.find('}', i + 2);
+        if (end == std::string::npos) fail(node, path, "unterminated ${ in " + json_quoted(text));
+        const auto name = text.substr(i + 2, end - i - 2);
+        const char* value = std::getenv(name.c_str());
+        if (value == nullptr) fail(node, path, "environment variable " + name + " is not set");
+        out += value;
+        i = end;
+      } else {
+        out += '$';
+      }
+    }
+    return out;
+  }
+
+  std::string source_;
+};
+
+std::vector<Glob> globs(const Reader& reader, const YAML::Node& node, const std::string& path) {
+  std::vector<Glob> out;
+  for (auto& pattern : reader.strings(node, path)) out.emplace_back(std::move(pattern));
+  return out;
+}
+
+ArgumentPath argument_path(const Reader& reader, const YAML::Node& node, const std::string& path,
+                           const std::string& text) {
+  try {
+    return ArgumentPath(text);
+  } catch (const std::invalid_argument& e) {
+    reader.fail(node, path, std::string("expected an argument name or a JSON pointer: ") + e.what());
+  }
+}
+
+ValueMatcher value_matcher(const Reader& reader, const YAML::Node& node, const std::string& path) {
+  ValueMatcher matcher;
+  if (node.IsScalar()) {
+    const auto value = reader.scalar_value(node, path);
+    if (value.is_string()) {
+      matcher.kind = ValueMatcher::Kind::glob;
+      matcher.glob.emplace(value.get<std::string>());
+    } else {
+      matcher.kind = ValueMatcher::Kind::equals;
+      matcher.expected = value;
+    }
+    return matcher;
+  }
+  if (node.IsSequence()) {
+    matcher.kind = ValueMatcher::Kind::one_of;
+    for (std::size_t i = 0; i < node.size(); ++i) matcher.one_of.push_back(reader.scalar_value(node[i], Reader::index(path, i)));
+    return matcher;
+  }
+  reader.expect_map(node, path, {"equals", "glob", "regex", "in", "exists"});
+  if (node.size() != 1) reader.fail(node, path, "expected exactly one of equals, glob, regex, in, exists");
+  const auto entry = *node.begin();
+  const auto key = entry.first.as<std::string>();
+  const YAML::Node value = entry.second;
+  const auto here = Reader::child(path, key);
+  if (key == "equals") {
+    matcher.kind = ValueMatcher::Kind::equals;
+    matcher.expected = reader.scalar_value(value, here);
+  } else if (key == "glob") {
+    matcher.kind = ValueMatcher::Kind::glob;
+    matcher.glob.emplace(reader.string(value, here));
+  } else if (key == "regex") {
+    matcher.kind = ValueMatcher::Kind::regex;
+    matcher.regex_source = reader.string(value, here);
+    try {
+      matcher.regex = std::make_shared<const std::regex>(matcher.regex_source, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      reader.fail(value, here, "not a valid regular expression: " + std::string(e.what()));
+    }
+  } else if (key == "in") {
+    if (!value.IsSequence()) reader.fail(value, here, "expected a list of values");
+    matcher.kind = ValueMatcher::Kind::one_of;
+    for (std::size_t i = 0; i < value.size(); ++i) matcher.one_of.push_back(reader.scalar_value(value[i], Reader::index(here, i)));
+  } else {
+    matcher.kind = ValueMatcher::Kind::exists;
+    const auto flag = reader.scalar_value(value, here);
+    if (!flag.is_boolean()) reader.fail(value, here, "expected true or false");
+    matcher.should_exist = flag.get<bool>();
+  }
+  return matcher;
+}
+
+Match match(const Reader& reader, const YAML::Node& node, const std::string& path) {
+  reader.expect_map(node, path, {"tool", "class", "method", "upstream", "principal", "args"});
+  Match out;
+  if (node["tool"]) out.tools = globs(reader, node["tool"], Reader::child(path, "tool"));
+  if (node["method"]) out.methods = globs(reader, node["method"], Reader::child(path, "method"));
+  if (node["upstream"]) out.upstreams = globs(reader, node["upstream"], Reader::child(path, "upstream"));
+  if (node["principal"]) out.principals = globs(reader, node["principal"], Reader::child(path, "principal"));
+  if (const auto classes = node["class"]) {
+    const auto here = Reader::child(path, "class");
+    const auto list = classes.IsSequence() ? classes : YAML::Node(std::vector<YAML::Node>{classes});
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      out.classes.push_back(reader.choice<ToolClass>(list[i], classes.IsSequence() ? Reader::index(here, i) : here,
+                                                     parse_tool_class, {"read", "mutate", "destructive", "changed"}));
+    }
+  }
+  if (const auto args = node["args"]) {
+    const auto here = Reader::child(path, "args");
+    if (!args.IsMap()) reader.fail(args, here, "expected a mapping of argument names or JSON pointers to conditions");
+    for (const auto& entry : args) {
+      const auto key = entry.first.as<std::string>();
+      out.arguments.push_back({argument_path(reader, entry.first, here, key),
+                               value_matcher(reader, entry.second, Reader::child(here, key))});
+    }
+  }
+  return out;
+}
+
+const std::initializer_list<std::string_view> action_names = {"allow", "deny", "dry_run", "require_approval"};
+
+Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path) {
+  reader.expect_map(node, path, {"name", "match", "action", "reason", "approval"});
+  Rule out;
+  out.line = node.Mark().line + 1;
+  out.name = node["name"] ? reader.string(node["name"], Reader::child(path, "name")) : path;
+  if (!node["match"]) reader.fail(node, path, "a rule needs `match` (use `match: {}` to match every call)");
+  if (!node["match"].IsNull()) out.match = match(reader, node["match"], Reader::child(path, "match"));
+  if (!node["action"]) reader.fail(node, path, "a rule needs `action`: one of " + join(action_names));
+  out.action = reader.choice<Action>(node["action"], Reader::child(path, "action"), parse_action, action_names);
+  if (node["reason"]) out.reason = reader.string(node["reason"], Reader::child(path, "reason"));
+  if (const auto approval = node["approval"]) {
+    const auto here = Reader::child(path, "approval");
+    if (out.action != Action::require_approval) reader.fail(approval, here, "only a rule whose action is require_approval takes `approval`");
+    reader.expect_map(approval, here, {"timeout", "approvers", "quorum"});
+    ApprovalRequirement requirement;
+    if (approval["timeout"]) requirement.timeout = reader.duration(approval["timeout"], Reader::child(here, "timeout"));
+    if (approval["approvers"]) requirement.approvers = reader.strings(approval["approvers"], Reader::child(here, "approvers"));
+    if (approval["quorum"]) requirement.quorum = reader.positive_int(approval["quorum"], Reader::child(here, "quorum"));
+    out.approval = std::move(requirement);
+  }
+  return out;
+}
+
+void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& policy) {
+  const std::string path = "policy";
+  reader.expect_map(node, path, {"mode", "default", "namespaces", "annotations", "tools", "rules"});
+  if (node["mode"]) policy.mode = reader.choice<Mode>(node["mode"], "policy.mode", parse_mode, {"enforce", "dry_run", "monitor"});
+  if (node["default"]) policy.default_action = reader.choice<Action>(node["default"], "policy.default", parse_action, action_names);
+  if (const auto namespaces = node["namespaces"]) {
+    reader.expect_map(namespaces, "policy.namespaces", {"allow", "arguments"});
+    if (namespaces["allow"]) policy.namespaces.allow = globs(reader, namespaces["allow"], "policy.namespaces.allow");
+    if (namespaces["arguments"]) {
+      policy.namespaces.arguments.clear();
+      const auto list = namespaces["arguments"];
+      const auto texts = reader.strings(list, "policy.namespaces.arguments");
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        // Errors point at the entry itself, not at the start of the list.
+        const auto entry = list.IsSequence() ? list[i] : list;
+        const auto here = list.IsSequence() ? Reader::index("policy.namespaces.arguments", i) : "policy.namespaces.arguments";
+        policy.namespaces.arguments.push_back(argument_path(reader, entry, here, texts[i]));
+      }
+    }
+  }
+  if (node["annotations"]) {
+    policy.annotations = reader.choice<AnnotationTrust>(
+        node["annotations"], "policy.annotations",
+        [](std::string_view text) -> std::optional<AnnotationTrust> {
+          if (text == "trust") return AnnotationTrust::trust;
+          if (text == "pinned") return AnnotationTrust::pinned;
+          if (text == "ignore") return AnnotationTrust::ignore;
+          return std::nullopt;
+        },
+        {"trust", "pinned", "ignore"});
+  }
+  if (const auto tools = node["tools"]) {
+    if (!tools.IsMap()) reader.fail(tools, "policy.tools", "expected a mapping of tool names to read, mutate or destructive");
+    for (const auto& entry : tools) {
+      const auto name = entry.first.as<std::string>();
+      policy.tools[name] = reader.choice<ToolClass>(entry.second, "policy.tools." + name, parse_tool_class,
+                                                    {"read", "mutate", "destructive"});
+      if (policy.tools[name] == ToolClass::changed) {
+        reader.fail(entry.second, "policy.tools." + name, "expected one of read, mutate, destructive, got \"changed\"");
+      }
+    }
+  }
+  if (const auto rules = node["rules"]) {
+    if (!rules.IsSequence()) reader.fail(rules, "policy.rules", "expected a list of rules");
+    policy.rules.clear();
+    for (std::size_t i = 0; i < rules.size(); ++i) policy.rules.push_back(rule(reader, rules[i], Reader::index("policy.rules", i)));
+    for (std::size_t i = 0; i < policy.rules.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (policy.rules[i].name == policy.rules[j].name) {
+          reader.fail(rules[i], Reader::index("policy.rules", i) + ".name",
+                      "the name " + json_quoted(policy.rules[i].name) + " is already used by policy.rules[" + std::to_string(j) + "]");
+        }
+      }
+    }
+  }
+}
+
+Config parse(const YAML::Node& root, const std::string& source) {
+  Reader reader(source);
+  Config config = default_config();
+  config.source = source;
+  if (root.IsNull()) return config;
+  // Sections of DESIGN.md that this version cannot act on yet are refused rather
+  // than silently ignored: a setting that looks active but is not is worse than none.
+  for (const auto* later : {"listen", "ui", "audit", "approval"}) {
+    if (root.IsMap() && root[later]) {
+      reader.fail(root[later], later, "not supported by this version of sluice; remove the section");
+    }
+  }
+  reader.expect_map(root, "", {"upstream", "policy", "dry_run"});
+  if (const auto upstream = root["upstream"]) {
+    reader.expect_map(upstream, "upstream", {"name", "command"});
+    if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
+    if (upstream["command"]) {
+      config.upstream.command = reader.strings(upstream["command"], "upstream.command");
+      if (config.upstream.command.empty()) reader.fail(upstream["command"], "upstream.command", "expected a command and its arguments");
+    }
+  }
+  if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
+  if (const auto dry_run = root["dry_run"]) {
+    reader.expect_map(dry_run, "dry_run", {"argument"});
+    if (dry_run["argument"]) config.dry_run.argument = reader.string(dry_run["argument"], "dry_run.argument");
+  }
+  return config;
+}
+
+// A string value as written in sluice.yaml: the loader expands `${VAR}` and `$$` in
+// every value (not in keys), so a `$` that is meant literally is written `$$`.
+std::string literal(std::string_view text) {
+  std::string out;
+  for (const char c : text) out += c == '$' ? std::string("$$") : std::string(1, c);
+  return out;
+}
+
+std::vector<std::string> literals(const std::vector<std::string>& texts) {
+  std::vector<std::string> out;
+  for (const auto& text : texts) out.push_back(literal(text));
+  return out;
+}
+
+// A JSON scalar or list of scalars, as flow YAML that reads back as the same value.
+void emit_value(YAML::Emitter& out, const json& value) {
+  if (value.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : value) emit_value(out, item);
+    out << YAML::EndSeq;
+  } else if (value.is_string()) {
+    out << YAML::DoubleQuoted << literal(value.get<std::string>());
+  } else {
+    out << value.dump();
+  }
+}
+
+void emit_matcher(YAML::Emitter& out, const ValueMatcher& matcher) {
+  out << YAML::Flow << YAML::BeginMap;
+  switch (matcher.kind) {
+    case ValueMatcher::Kind::equals: out << YAML::Key << "equals" << YAML::Value; emit_value(out, matcher.expected); break;
+    case ValueMatcher::Kind::glob: out << YAML::Key << "glob" << YAML::Value << YAML::DoubleQuoted << literal(matcher.glob->pattern()); break;
+    case ValueMatcher::Kind::regex: out << YAML::Key << "regex" << YAML::Value << YAML::DoubleQuoted << literal(matcher.regex_source); break;
+    case ValueMatcher::Kind::one_of: out << YAML::Key << "in" << YAML::Value; emit_value(out, json(matcher.one_of)); break;
+    case ValueMatcher::Kind::exists: out << YAML::Key << "exists" << YAML::Value << matcher.should_exist; break;
+  }
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+Config load_config_text(std::string_view text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  try {
+    return parse(root, source_name);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw ConfigError(path + ": cannot read the file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  return load_config_text(text.str(), path);
+}
+
+std::string to_yaml(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "upstream" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "name" << YAML::Value << literal(config.upstream.name);
+  if (!config.upstream.command.empty()) {
+    out << YAML::Key << "command" << YAML::Value << YAML::Flow << literals(config.upstream.command);
+  }
+  out << YAML::EndMap;
+  const auto& policy = config.policy;
+  out << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "mode" << YAML::Value << std::string(to_string(policy.mode));
+  out << YAML::Key << "default" << YAML::Value << std::string(to_string(policy.default_action));
+  out << YAML::Key << "namespaces" << YAML::Value << YAML::BeginMap;
+  std::vector<std::string> allow;
+  for (const auto& glob : policy.namespaces.allow) allow.push_back(literal(glob.pattern()));
+  out << YAML::Key << "allow" << YAML::Value << YAML::Flow << allow;
+  if (allow.empty()) out << YAML::Comment("every namespace");
+  std::vector<std::string> arguments;
+  for (const auto& path : policy.namespaces.arguments) arguments.push_back(literal(path.text()));
+  out << YAML::Key << "arguments" << YAML::Value << YAML::Flow << arguments;
+  out << YAML::EndMap;
+  out << YAML::Key << "annotations" << YAML::Value << std::string(to_string(policy.annotations));
+  out << YAML::Key << "tools" << YAML::Value << YAML::BeginMap;
+  for (const auto& [name, tool_class] : policy.tools) out << YAML::Key << name << YAML::Value << std::string(to_string(tool_class));
+  out << YAML::EndMap;
+  out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  for (const auto& rule : policy.rules) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << literal(rule.name);
+    out << YAML::Key << "match" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    const auto patterns = [&](const char* key, const std::vector<Glob>& list) {
+      if (list.empty()) return;
+      std::vector<std::string> texts;
+      for (const auto& glob : list) texts.push_back(literal(glob.pattern()));
+      out << YAML::Key << key << YAML::Value << texts;
+    };
+    patterns("tool", rule.match.tools);
+    if (!rule.match.classes.empty()) {
+      std::vector<std::string> classes;
+      for (const auto tool_class : rule.match.classes) classes.emplace_back(to_string(tool_class));
+      out << YAML::Key << "class" << YAML::Value << classes;
+    }
+    patterns("method", rule.match.methods);
+    patterns("upstream", rule.match.upstreams);
+    patterns("principal", rule.match.principals);
+    if (!rule.match.arguments.empty()) {
+      out << YAML::Key << "args" << YAML::Value << YAML::BeginMap;
+      for (const auto& condition : rule.match.arguments) {
+        out << YAML::Key << condition.path.text() << YAML::Value;
+        emit_matcher(out, condition.matcher);
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+    out << YAML::Key << "action" << YAML::Value << std::string(to_string(rule.action));
+    if (!rule.reason.empty()) out << YAML::Key << "reason" << YAML::Value << literal(rule.reason);
+    if (rule.approval) {
+      out << YAML::Key << "approval" << YAML::Value << YAML::BeginMap;
+      if (rule.approval->timeout) out << YAML::Key << "timeout" << YAML::Value << std::to_string(rule.approval->timeout->count()) + "s";
+      if (!rule.approval->approvers.empty()) out << YAML::Key << "approvers" << YAML::Value << YAML::Flow << literals(rule.approval->approvers);
+      out << YAML::Key << "quorum" << YAML::Value << rule.approval->quorum;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+  out << YAML::Key << "dry_run" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "argument" << YAML::Value << literal(config.dry_run.argument);
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace sluice::policy

@@ -1,0 +1,14 @@
+// Durations as operators write them, in sluice.yaml and on the command line:
+// a whole number and a unit, ms, s, m or h ("500ms", "15m").
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace sluice::policy {
+
+// nullopt unless `text` is such a duration of at most `limit`.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds limit);
+
+}  // namespace sluice::policy
