@@ -255,6 +255,9 @@ asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Mess
 void Session::deliver(Direction direction, mcp::Message message) {
   if (direction == Direction::client_to_server) {
     if (message.is_response()) server_requests_.erase(mcp::id_key(message.id()));
+    // A request the client cancelled while a filter held it is not sent on: the upstream
+    // would carry out a call that nobody waits for any more.
+    if (message.is_request() && !client_requests_.contains(mcp::id_key(message.id()))) return;
     if (!upstream_.can_send() || upstream_ended_) {
       // Requests in flight were already answered when the upstream ended.
       if (message.is_request() && client_requests_.contains(mcp::id_key(message.id()))) {
