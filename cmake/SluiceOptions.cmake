@@ -20,6 +20,8 @@ if(SLUICE_WERROR)
 endif()
 
 if(SLUICE_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  # GCC 12 sees maybe-uninitialized values inside <regex> once sanitizers instrument it.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+                      -Wno-maybe-uninitialized)
   add_link_options(-fsanitize=address,undefined)
 endif()

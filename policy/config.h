@@ -105,6 +105,12 @@ struct UpstreamConfig {
   std::vector<std::string> command;
 };
 
+struct AuditConfig {
+  std::string path;                 // empty: no audit log
+  bool full_sync = false;           // sync: full (fsync per group commit) or normal
+  std::vector<std::string> redact;  // keys and JSON pointers, beyond the built-in ones
+};
+
 struct DryRunConfig {
   std::string argument = "dryRun";
 };
@@ -113,6 +119,7 @@ struct Config {
   std::string source;  // the file it came from, or "built-in default"
   UpstreamConfig upstream;
   PolicyConfig policy;
+  AuditConfig audit;
   DryRunConfig dry_run;
 };
 

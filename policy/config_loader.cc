@@ -236,6 +236,13 @@ Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path)
   Rule out;
   out.line = node.Mark().line + 1;
   out.name = node["name"] ? reader.string(node["name"], Reader::child(path, "name")) : path;
+  // Decisions name these as their source; a rule by the same name would be ambiguous.
+  for (const auto* reserved : {"default", "namespaces", "pin"}) {
+    if (out.name == reserved) {
+      reader.fail(node["name"], Reader::child(path, "name"),
+                  "the names default, namespaces and pin are reserved for Sluice's own decisions");
+    }
+  }
   if (!node["match"]) reader.fail(node, path, "a rule needs `match` (use `match: {}` to match every call)");
   if (!node["match"].IsNull()) out.match = match(reader, node["match"], Reader::child(path, "match"));
   if (!node["action"]) reader.fail(node, path, "a rule needs `action`: one of " + join(action_names));
@@ -318,12 +325,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return config;
   // Sections of DESIGN.md that this version cannot act on yet are refused rather
   // than silently ignored: a setting that looks active but is not is worse than none.
-  for (const auto* later : {"listen", "ui", "audit", "approval"}) {
+  for (const auto* later : {"listen", "ui", "approval"}) {
     if (root.IsMap() && root[later]) {
       reader.fail(root[later], later, "not supported by this version of sluice; remove the section");
     }
   }
-  reader.expect_map(root, "", {"upstream", "policy", "dry_run"});
+  reader.expect_map(root, "", {"upstream", "policy", "audit", "dry_run"});
   if (const auto upstream = root["upstream"]) {
     reader.expect_map(upstream, "upstream", {"name", "command"});
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
@@ -333,6 +340,24 @@ Config parse(const YAML::Node& root, const std::string& source) {
     }
   }
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
+  if (const auto audit = root["audit"]) {
+    if (audit.IsMap() && audit["checkpoint_key"]) {
+      reader.fail(audit["checkpoint_key"], "audit.checkpoint_key", "signed checkpoints are not supported by this version of sluice");
+    }
+    reader.expect_map(audit, "audit", {"path", "sync", "redact"});
+    if (audit["path"]) config.audit.path = reader.string(audit["path"], "audit.path");
+    if (audit["sync"]) {
+      config.audit.full_sync = reader.choice<bool>(
+          audit["sync"], "audit.sync",
+          [](std::string_view text) -> std::optional<bool> {
+            if (text == "normal") return false;
+            if (text == "full") return true;
+            return std::nullopt;
+          },
+          {"normal", "full"});
+    }
+    if (audit["redact"]) config.audit.redact = reader.strings(audit["redact"], "audit.redact");
+  }
   if (const auto dry_run = root["dry_run"]) {
     reader.expect_map(dry_run, "dry_run", {"argument"});
     if (dry_run["argument"]) config.dry_run.argument = reader.string(dry_run["argument"], "dry_run.argument");
@@ -471,6 +496,13 @@ std::string to_yaml(const Config& config) {
   }
   out << YAML::EndSeq;
   out << YAML::EndMap;
+  if (!config.audit.path.empty()) {
+    out << YAML::Key << "audit" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "path" << YAML::Value << literal(config.audit.path);
+    out << YAML::Key << "sync" << YAML::Value << (config.audit.full_sync ? "full" : "normal");
+    out << YAML::Key << "redact" << YAML::Value << YAML::Flow << literals(config.audit.redact);
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "dry_run" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "argument" << YAML::Value << literal(config.dry_run.argument);
   out << YAML::EndMap;

@@ -98,7 +98,7 @@ Explanation PolicyEngine::evaluate(const ToolCall& call, const Classification& c
     if (trace) out.rules.push_back({&rule, matched, std::move(why_not)});
     if (matched) {
       decide(rule.action, rule.name,
-             rule.reason.empty() ? "rule " + json_quoted(rule.name) + " matched" : rule.reason);
+             rule.reason.empty() ? "no reason given" : rule.reason);
       decided = true;
     }
   }

@@ -16,6 +16,10 @@ class PinStore {
   [[nodiscard]] virtual std::optional<std::string> pinned_hash(const std::string& upstream,
                                                                const std::string& tool) const = 0;
   virtual void pin(const std::string& upstream, const std::string& tool, const std::string& hash) = 0;
+  // A listing showed a definition that differs from the pin (or a tool with none),
+  // so that an operator can review it and re-pin.
+  virtual void saw_changed(const std::string& /*upstream*/, const std::string& /*tool*/,
+                           const std::string& /*hash*/, const std::string& /*definition*/) {}
 };
 
 class MemoryPinStore final : public PinStore {

@@ -51,6 +51,7 @@ void ToolCatalog::learn(const nlohmann::json& tools, bool first_page, bool last_
       pins_.pin(upstream_, name, entry.hash);
     } else {
       entry.changed = pins_.pinned_hash(upstream_, name) != entry.hash;
+      if (entry.changed) pins_.saw_changed(upstream_, name, entry.hash, mcp::canonical_json(tool));
     }
     tools_.insert_or_assign(name, std::move(entry));
   }
@@ -65,9 +66,13 @@ const ToolCatalog::Entry* ToolCatalog::find(std::string_view tool) const {
   return it == tools_.end() ? nullptr : &it->second;
 }
 
-Classification ToolCatalog::classify(std::string_view tool) const {
-  const auto* entry = find(tool);
-  return policy::classify(tool, entry ? &entry->definition : nullptr, entry && entry->changed, policy_);
+Classification ToolCatalog::classify(std::string_view tool) {
+  const auto it = tools_.find(tool);
+  if (it == tools_.end()) return policy::classify(tool, nullptr, false, policy_);
+  auto& entry = it->second;
+  // An operator may have re-pinned it meanwhile (sluice tools pin).
+  if (entry.changed) entry.changed = pins_.pinned_hash(upstream_, it->first) != entry.hash;
+  return policy::classify(tool, &entry.definition, entry.changed, policy_);
 }
 
 bool ToolCatalog::takes_argument(std::string_view tool, std::string_view name) const {

@@ -51,7 +51,8 @@ class ToolCatalog {
   };
   [[nodiscard]] const Entry* find(std::string_view tool) const;
   [[nodiscard]] bool empty() const { return tools_.empty(); }
-  [[nodiscard]] Classification classify(std::string_view tool) const;
+  // Asks the pin store again for a changed tool: an operator may have re-pinned it.
+  [[nodiscard]] Classification classify(std::string_view tool);
 
   // Whether the tool's input schema has a top-level property `name`.
   [[nodiscard]] bool takes_argument(std::string_view tool, std::string_view name) const;

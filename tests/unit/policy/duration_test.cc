@@ -1,0 +1,76 @@
+#include "policy/duration.h"
+
+#include <chrono>
+#include <optional>
+
+#include <catch2/catch.hpp>
+
+namespace sluice::policy {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds week = std::chrono::hours(24 * 7);
+
+std::optional<std::chrono::milliseconds> parse(std::string_view text,
+                                               std::chrono::milliseconds limit = week) {
+  return parse_duration(text, limit);
+}
+
+TEST_CASE("a duration is a whole number followed by ms, s, m or h") {
+  CHECK(parse("500ms") == 500ms);
+  CHECK(parse("30s") == 30s);
+  CHECK(parse("15m") == 15min);
+  CHECK(parse("2h") == 2h);
+  CHECK(parse("0s") == 0ms);
+  CHECK(parse("007s") == 7s);
+}
+
+TEST_CASE("a duration up to the limit is accepted, one beyond it is not") {
+  SECTION("exactly the limit") {
+    CHECK(parse("168h") == week);
+    CHECK(parse("10080m") == week);
+    CHECK(parse("604800s") == week);
+    CHECK(parse("604800000ms") == week);
+  }
+  SECTION("one unit more") {
+    CHECK_FALSE(parse("169h"));
+    CHECK_FALSE(parse("10081m"));
+    CHECK_FALSE(parse("604801s"));
+    CHECK_FALSE(parse("604800001ms"));
+  }
+  SECTION("a limit that is not a whole number of the unit") {
+    CHECK(parse("1s", 1500ms) == 1s);
+    CHECK_FALSE(parse("2s", 1500ms));
+    CHECK(parse("1500ms", 1500ms) == 1500ms);
+  }
+}
+
+TEST_CASE("text that is not such a duration is refused") {
+  SECTION("no unit") { CHECK_FALSE(parse("5")); }
+  SECTION("no number") {
+    CHECK_FALSE(parse("s"));
+    CHECK_FALSE(parse("ms"));
+    CHECK_FALSE(parse(""));
+  }
+  SECTION("a sign") {
+    CHECK_FALSE(parse("-1s"));
+    CHECK_FALSE(parse("+1s"));
+  }
+  SECTION("a fraction") { CHECK_FALSE(parse("1.5s")); }
+  SECTION("an unknown unit or trailing text") {
+    CHECK_FALSE(parse("5d"));
+    CHECK_FALSE(parse("5sec"));
+    CHECK_FALSE(parse("5hs"));
+    CHECK_FALSE(parse("5 s"));
+    CHECK_FALSE(parse(" 5s"));
+    CHECK_FALSE(parse("1m30s"));
+  }
+  SECTION("a number too large for any integer type") {
+    CHECK_FALSE(parse("99999999999999999999999s"));
+    CHECK_FALSE(parse("9223372036854775807h", std::chrono::milliseconds::max()));
+  }
+}
+
+}  // namespace
+}  // namespace sluice::policy
