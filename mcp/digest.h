@@ -1,5 +1,5 @@
 // SHA-256 digests of canonical JSON: the argument hash that binds an approval to
-// exactly one set of arguments, tool pins, and (later) the audit hash chain.
+// exactly one set of arguments, tool pins, and the audit hash chain.
 #pragma once
 
 #include <string>
@@ -12,9 +12,12 @@ namespace sluice::mcp {
 // The canonical text of a JSON value: object keys sorted bytewise (UTF-8), no
 // insignificant whitespace, strings as UTF-8 with only the escapes JSON requires,
 // numbers as nlohmann/json prints them (integers exactly; doubles in the shortest
-// form that reads back to the same value). docs/audit-format.md will specify it.
+// form that reads back to the same value). docs/audit-format.md specifies it.
 std::string canonical_json(const nlohmann::json& value);
 
+// The raw 32-byte SHA-256 digest.
+std::string sha256(std::string_view bytes);
+std::string to_hex(std::string_view bytes);
 // Lower-case hex SHA-256.
 std::string sha256_hex(std::string_view bytes);
 

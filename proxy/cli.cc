@@ -6,6 +6,7 @@
 
 #include "policy/config_loader.h"
 #include "proxy/arguments.h"
+#include "proxy/audit_command.h"
 #include "proxy/logging.h"
 #include "proxy/policy_command.h"
 #include "proxy/run_command.h"
@@ -22,6 +23,8 @@ Commands:
   run       relay MCP between a client on stdin/stdout and an upstream server,
             governing tools/call with the policy
   policy    check a configuration, or explain a decision: sluice help policy
+  audit     read, export and verify the audit log: sluice help audit
+  tools     list tool pins, re-pin a changed tool: sluice help tools
   version   print the version
   help      show help for a command: sluice help run
 
@@ -48,7 +51,7 @@ upstream exits first, every request still in flight gets a JSON-RPC error
 (code -31001) and Sluice exits with status 1.
 
 Options:
-  --config FILE           sluice.yaml: upstream, policy, dry_run (see
+  --config FILE           sluice.yaml: upstream, policy, audit, dry_run (see
                           docs/configuration.md); Sluice refuses to start on an
                           invalid file
   --max-message-bytes N   largest message accepted from either side, in bytes;
@@ -128,6 +131,8 @@ int dispatch(Arguments& args) {
   const auto command = args.take();
   if (command == "run") return run_subcommand(args);
   if (command == "policy") return policy_command(args);
+  if (command == "audit") return audit_command(args);
+  if (command == "tools") return tools_command(args);
   if (command == "version") {
     if (args.help_requested()) return print(version_help);
     return print("sluice " SLUICE_VERSION "\n");
@@ -138,6 +143,8 @@ int dispatch(Arguments& args) {
     if (topic == "run") return print(run_help);
     if (topic == "version") return print(version_help);
     if (topic == "policy") return print(policy_help());
+    if (topic == "audit") return print(audit_help());
+    if (topic == "tools") return print(tools_help());
     throw UsageError("help: no command \"" + std::string(topic) + "\"; see sluice --help");
   }
   throw UsageError("unknown command \"" + std::string(command) + "\"; see sluice --help");

@@ -7,11 +7,13 @@ std::string_view to_string(Direction direction) {
 }
 
 asio::awaitable<Verdict> Pipeline::run(Exchange& exchange) {
+  auto verdict = Verdict::forward();
   for (const auto& filter : filters_) {
-    auto verdict = co_await filter->on_message(exchange);
-    if (verdict.kind() != Verdict::Kind::forward) co_return verdict;
+    verdict = co_await filter->on_message(exchange);
+    if (verdict.kind() != Verdict::Kind::forward) break;
   }
-  co_return Verdict::forward();
+  for (const auto& filter : filters_) co_await filter->on_verdict(exchange, verdict);
+  co_return verdict;
 }
 
 }  // namespace sluice::proxy

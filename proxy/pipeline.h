@@ -11,6 +11,7 @@
 
 #include "mcp/asio.h"
 #include "mcp/message.h"
+#include "policy/decision.h"
 
 namespace sluice::proxy {
 
@@ -35,6 +36,8 @@ struct Exchange {
   Direction direction;
   mcp::Message& message;  // filters may rewrite it (mutable_body)
   SessionContext& session;
+  // Set by the policy filter on a tools/call, for the filters that record or act on it.
+  std::optional<policy::Decision> decision = std::nullopt;
 };
 
 class Verdict {
@@ -60,6 +63,10 @@ class Filter {
  public:
   virtual ~Filter() = default;
   virtual asio::awaitable<Verdict> on_message(Exchange& exchange) = 0;
+  // Runs for every filter once the verdict is known, whoever gave it, before it takes
+  // effect; may replace it. This is where a verdict is made durable (the audit log)
+  // before anything acts on it.
+  virtual asio::awaitable<void> on_verdict(Exchange& /*exchange*/, Verdict& /*verdict*/) { co_return; }
 };
 
 class Pipeline {
@@ -67,7 +74,8 @@ class Pipeline {
   void add(std::unique_ptr<Filter> filter) { filters_.push_back(std::move(filter)); }
   [[nodiscard]] bool empty() const { return filters_.empty(); }
 
-  // Runs the filters in order until one answers or drops the message.
+  // Runs the filters in order until one answers or drops the message, then every
+  // filter's on_verdict.
   asio::awaitable<Verdict> run(Exchange& exchange);
 
  private:

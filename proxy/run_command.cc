@@ -9,11 +9,16 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audit/redactor.h"
+#include "audit/sqlite_store.h"
+#include "audit/writer.h"
 #include "mcp/child_process.h"
 #include "mcp/stream_transport.h"
 #include "policy/engine.h"
 #include "policy/pin_store.h"
 #include "policy/tool_catalog.h"
+#include "proxy/durable_pin_store.h"
+#include "proxy/filters/audit_filter.h"
 #include "proxy/filters/policy_filter.h"
 #include "proxy/pipeline.h"
 #include "proxy/session.h"
@@ -45,14 +50,30 @@ int run_proxy(const RunOptions& options) {
   const auto& config = options.config;
   const auto upstream_name = command_line(config.upstream.command);
   const policy::PolicyEngine engine(config.policy);
-  policy::MemoryPinStore pins;
-  policy::ToolCatalog catalog(config.policy, pins, config.upstream.name);
+
+  std::unique_ptr<audit::AuditWriter> audit_log;
+  std::unique_ptr<policy::PinStore> pins;
+  const audit::Redactor redactor(config.audit.redact);
+  if (!config.audit.path.empty()) {
+    const auto durability = config.audit.full_sync ? audit::Durability::full : audit::Durability::normal;
+    audit_log = std::make_unique<audit::AuditWriter>(
+        executor, std::make_unique<audit::SqliteStore>(config.audit.path, durability));
+    pins = std::make_unique<DurablePinStore>(std::make_unique<audit::SqliteStore>(config.audit.path, durability),
+                                             *audit_log);
+    spdlog::info("audit log: {} (sync {})", config.audit.path, config.audit.full_sync ? "full" : "normal");
+  } else {
+    pins = std::make_unique<policy::MemoryPinStore>();
+    spdlog::warn("no audit log configured (audit.path): decisions are logged here, not recorded; pins last "
+                 "until Sluice exits");
+  }
+  policy::ToolCatalog catalog(config.policy, *pins, config.upstream.name);
 
   mcp::ChildProcess upstream(executor, config.upstream.command, options.limits.max_message_bytes);
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   Pipeline pipeline;
   pipeline.add(std::make_unique<PolicyFilter>(config, engine, catalog));
+  if (audit_log) pipeline.add(std::make_unique<AuditFilter>(*audit_log, redactor, config.upstream.name));
   Session session(executor, client, upstream.transport(), pipeline,
                   SessionOptions{options.limits, local_principal()});
 
@@ -67,6 +88,17 @@ int run_proxy(const RunOptions& options) {
   auto relay = [&]() -> asio::awaitable<void> {
     spdlog::info("session {}: relaying stdio to upstream `{}` (pid {}); policy from {}, mode {}", session.id(),
                  upstream_name, upstream.pid(), config.source, policy::to_string(config.policy.mode));
+    const auto session_event = [&](std::string detail) {
+      if (!audit_log) return;
+      audit::AuditEvent event;
+      event.kind = "session";
+      event.session = session.id();
+      event.principal = session.principal();
+      event.upstream = config.upstream.name;
+      event.detail = std::move(detail);
+      audit_log->record(std::move(event));
+    };
+    session_event("opened: stdio, upstream `" + upstream_name + "`");
     const auto end = co_await session.run();
     if (end == SessionEnd::client_closed) {
       spdlog::info("session {}: client closed its input; stopping the upstream", session.id());
@@ -77,6 +109,8 @@ int run_proxy(const RunOptions& options) {
                     mcp::describe_wait_status(*upstream.exit_status()));
       exit_code = 1;
     }
+    session_event(end == SessionEnd::client_closed ? "closed by the client"
+                                                   : "closed: upstream " + mcp::describe_wait_status(*upstream.exit_status()));
     co_await client.drain(0);
     client.close_send();
   };

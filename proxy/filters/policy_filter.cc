@@ -167,9 +167,10 @@ asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
   for (const auto& path : config_.policy.namespaces.arguments) {
     takes_namespace = takes_namespace || (!path.is_pointer() && catalog_.takes_argument(tool, path.text()));
   }
-  const auto decision = engine_.decide(
+  exchange.decision = engine_.decide(
       policy::ToolCall{tool, arguments, config_.upstream.name, exchange.session.principal()},
       catalog_.classify(tool), takes_namespace);
+  const auto& decision = *exchange.decision;
   spdlog::info("session {}: tools/call {} ({}): {} by {} ({}){}", exchange.session.id(), tool,
                policy::to_string(decision.tool_class), policy::to_string(decision.policy_action), decision.rule,
                decision.reason, decision.monitor_only ? "; monitor mode, forwarded anyway" : "");

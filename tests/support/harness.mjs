@@ -30,11 +30,14 @@ export function throughSluice(server, sluiceArgs = []) {
 
 // A real SDK client over stdio to `command`. The client declares sampling,
 // elicitation and roots so that servers exercise their server->client requests.
-export async function connectClient(command, { name = 'sluice-test', capabilities } = {}) {
+export async function connectClient(command, { name = 'sluice-test', capabilities, env } = {}) {
   const transport = new StdioClientTransport({
     command: command[0],
     args: command.slice(1),
     stderr: 'pipe',
+    // The SDK passes a minimal environment by default; tests that configure the
+    // upstream through variables pass them all.
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   const stderr = [];
   transport.stderr?.on('data', (chunk) => stderr.push(chunk.toString()));

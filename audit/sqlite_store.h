@@ -1,0 +1,93 @@
+// The audit log in one SQLite file (WAL): append-only events with their hash chain,
+// and the tool pins. One object is one connection, used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "audit/event.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sluice::audit {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StoredEvent {
+  std::int64_t seq = 0;
+  std::string time;
+  std::string record;  // canonical JSON
+  std::string leaf;    // raw SHA-256
+  std::string chain;   // raw SHA-256
+  // The columns queries filter on, copies of the record's fields (verify checks).
+  std::string kind, session, principal, tool, decision;
+};
+
+struct PinRecord {
+  std::string upstream;
+  std::string tool;
+  std::string hash;
+  std::string pinned_by;
+  std::string pinned_at;  // set by the store
+};
+
+struct EventQuery {
+  std::int64_t after_seq = 0;
+  std::optional<std::string> since;  // UTC ISO-8601, inclusive
+  std::optional<std::string> until;  // exclusive
+  std::optional<std::string> kind;
+  std::optional<std::string> tool;
+  std::optional<std::string> decision;
+  std::optional<std::string> principal;
+  std::optional<std::string> session;
+  std::optional<std::int64_t> limit;
+  bool newest_first = false;
+};
+
+enum class Durability { normal, full };
+
+class SqliteStore {
+ public:
+  // Opens (creating and initialising if need be) the file. Refuses a file that is
+  // not a Sluice audit log or has a newer schema. Throws StoreError naming the path.
+  SqliteStore(std::string path, Durability durability, bool read_only = false);
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Appends the events, and applies the pins, in one transaction: all or nothing.
+  // Assigns each event its seq and time. Throws StoreError, with nothing written.
+  std::vector<StoredEvent> append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins = {});
+
+  // Visits matching events in order until `visit` returns false.
+  void scan(const EventQuery& query, const std::function<bool(const StoredEvent&)>& visit) const;
+  [[nodiscard]] std::optional<StoredEvent> event(std::int64_t seq) const;
+  [[nodiscard]] std::vector<PinRecord> pins() const;
+  [[nodiscard]] std::optional<PinRecord> pin(const std::string& upstream, const std::string& tool) const;
+  // "ok", or what PRAGMA integrity_check found.
+  [[nodiscard]] std::string integrity_check() const;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  void execute(const char* sql) const;
+  void load_head();
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::int64_t head_seq_ = 0;
+  std::string head_chain_;
+};
+
+// The current time as the audit log writes it: UTC, microseconds, ISO 8601.
+std::string audit_time_now();
+
+}  // namespace sluice::audit

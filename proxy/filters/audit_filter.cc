@@ -1,0 +1,141 @@
+#include "proxy/filters/audit_filter.h"
+
+#include "policy/decision.h"
+
+namespace sluice::proxy {
+namespace {
+
+using mcp::json;
+
+// Sluice's own error: outside -32768..-32000, which MCP reserves.
+constexpr int audit_unavailable = -31002;
+constexpr std::size_t summary_chars = 200;
+constexpr std::size_t redaction_window = 16 * 1024;
+
+void truncate_utf8(std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return;
+  text.resize(limit);
+  // Do not cut a UTF-8 sequence in half.
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80) != 0) text.pop_back();
+}
+
+// What the log keeps of a result: whether it failed, and the start of its text.
+// Redaction runs on a generous window before the cut, so that the cut cannot leave
+// half a secret that redaction would no longer recognise.
+json summarize(const json& result, const audit::Redactor& redactor, const std::vector<std::string>& secrets) {
+  json summary = json::object();
+  if (!result.is_object()) return summary;
+  summary["isError"] = result.value("isError", false);
+  std::string text;
+  if (const auto content = result.find("content"); content != result.end() && content->is_array()) {
+    for (const auto& block : *content) {
+      if (block.is_object() && block.value("type", "") == "text" && block.contains("text") && block["text"].is_string()) {
+        text += block["text"].get<std::string>();
+      }
+      if (text.size() >= redaction_window) break;
+    }
+  }
+  truncate_utf8(text, redaction_window);
+  auto redacted = redactor.redact_echoes(json(text), secrets).get<std::string>();
+  truncate_utf8(redacted, summary_chars);
+  summary["text"] = std::move(redacted);
+  return summary;
+}
+
+}  // namespace
+
+AuditFilter::AuditFilter(audit::AuditWriter& writer, const audit::Redactor& redactor, std::string upstream)
+    : writer_(writer), redactor_(redactor), upstream_(std::move(upstream)) {}
+
+audit::AuditEvent AuditFilter::event_for(const Exchange& exchange, std::string kind) const {
+  audit::AuditEvent event;
+  event.kind = std::move(kind);
+  event.session = exchange.session.id();
+  event.principal = exchange.session.principal();
+  event.upstream = upstream_;
+  event.direction = std::string(to_string(exchange.direction));
+  event.method = std::string(exchange.message.method());
+  event.id = exchange.message.id();
+  return event;
+}
+
+asio::awaitable<Verdict> AuditFilter::on_message(Exchange& exchange) {
+  const auto& message = exchange.message;
+  // tools/call requests are recorded with their decision, in on_verdict.
+  if (message.is_request() && message.method() == "tools/call") co_return Verdict::forward();
+  if (exchange.direction == Direction::server_to_client && message.is_response()) {
+    const auto found = calls_.find(mcp::id_key(message.id()));
+    if (found != calls_.end()) {
+      auto event = event_for(exchange, "outcome");
+      event.method = "tools/call";
+      event.tool = found->second.tool;
+      event.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - found->second.started)
+                             .count();
+      event.result_size = static_cast<std::int64_t>(message.wire().size());
+      if (message.is_error_response()) {
+        event.outcome = "jsonrpc_error";
+        event.summary = redactor_.redact_echoes(message.body()["error"], found->second.secrets);
+      } else {
+        const auto& result = message.body()["result"];
+        event.outcome = result.is_object() && result.value("isError", false) ? "tool_error" : "ok";
+        event.summary = summarize(result, redactor_, found->second.secrets);
+      }
+      calls_.erase(found);
+      writer_.record(std::move(event));
+      co_return Verdict::forward();
+    }
+  }
+  writer_.record(event_for(exchange, "message"));
+  co_return Verdict::forward();
+}
+
+asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdict) {
+  const auto& message = exchange.message;
+  if (exchange.direction != Direction::client_to_server || !message.is_request() || message.method() != "tools/call") {
+    co_return;
+  }
+  auto event = event_for(exchange, "decision");
+  const auto& params = message.params();
+  if (params.is_object() && params.contains("name") && params["name"].is_string()) {
+    event.tool = params["name"].get<std::string>();
+  }
+  std::vector<std::string> secrets;
+  if (params.is_object() && params.contains("arguments")) {
+    event.arguments = redactor_.redact(params["arguments"], &secrets);
+  }
+  if (!exchange.decision) {
+    // Refused before any decision (malformed, unknown tool, bad arguments).
+    event.outcome = "refused";
+    if (verdict.kind() == Verdict::Kind::answer && verdict.response().is_error_response()) {
+      event.detail = verdict.response().body()["error"].value("message", "");
+    }
+    writer_.record(std::move(event));
+    co_return;
+  }
+  const auto& decision = *exchange.decision;
+  event.tool_class = std::string(policy::to_string(decision.tool_class));
+  event.decision = std::string(policy::to_string(decision.action));
+  event.policy_action = std::string(policy::to_string(decision.policy_action));
+  event.rule = decision.rule;
+  event.reason = decision.reason;
+  event.arguments_hash = decision.arguments_hash;
+  if (verdict.kind() != Verdict::Kind::forward) {
+    // Answered by Sluice: nothing reaches the upstream, so nothing needs to wait.
+    writer_.record(std::move(event));
+    co_return;
+  }
+  auto tool = event.tool;
+  // The decision row must be durable before the upstream sees the call.
+  const bool committed = co_await writer_.commit(std::move(event));
+  if (!committed) {
+    verdict = Verdict::answer(mcp::Message::error(
+        message.id(), audit_unavailable,
+        "Sluice could not write its audit log, so the call was not forwarded: " + writer_.last_error()));
+    co_return;
+  }
+  calls_.insert_or_assign(mcp::id_key(message.id()), CallInFlight{std::move(tool), std::chrono::steady_clock::now(), std::move(secrets)});
+}
+
+}  // namespace sluice::proxy
