@@ -20,35 +20,42 @@ std::string patterns(const std::vector<Glob>& globs) {
   return text;
 }
 
+// Deciding must not pay for explaining: without `explain`, a condition that fails
+// says only "-" (short enough to need no allocation).
+const std::string not_matched = "-";
+
 // Conditions on who and what is called, leaving out the arguments. Empty when they
 // hold, else why not.
 std::string why_not_target(const Match& match, std::string_view tool, ToolClass tool_class, std::string_view method,
-                           std::string_view upstream, std::string_view principal) {
+                           std::string_view upstream, std::string_view principal, bool explain) {
   if (!match.methods.empty() && !any_glob(match.methods, method)) {
-    return "method " + json_quoted(method) + " does not match " + patterns(match.methods);
+    return explain ? "method " + json_quoted(method) + " does not match " + patterns(match.methods) : not_matched;
   }
   if (!match.tools.empty() && !any_glob(match.tools, tool)) {
-    return "tool " + json_quoted(tool) + " does not match " + patterns(match.tools);
+    return explain ? "tool " + json_quoted(tool) + " does not match " + patterns(match.tools) : not_matched;
   }
   if (!match.classes.empty() &&
       std::find(match.classes.begin(), match.classes.end(), tool_class) == match.classes.end()) {
+    if (!explain) return not_matched;
     std::string classes;
     for (const auto c : match.classes) classes += (classes.empty() ? "" : ", ") + std::string(to_string(c));
     return "class " + std::string(to_string(tool_class)) + " is not " + classes;
   }
   if (!match.upstreams.empty() && !any_glob(match.upstreams, upstream)) {
-    return "upstream " + json_quoted(upstream) + " does not match " + patterns(match.upstreams);
+    return explain ? "upstream " + json_quoted(upstream) + " does not match " + patterns(match.upstreams) : not_matched;
   }
   if (!match.principals.empty() && !any_glob(match.principals, principal)) {
-    return "principal " + json_quoted(principal) + " does not match " + patterns(match.principals);
+    return explain ? "principal " + json_quoted(principal) + " does not match " + patterns(match.principals)
+                   : not_matched;
   }
   return {};
 }
 
-std::string why_not_arguments(const Match& match, const nlohmann::json& arguments) {
+std::string why_not_arguments(const Match& match, const nlohmann::json& arguments, bool explain) {
   for (const auto& condition : match.arguments) {
     const auto* value = condition.path.find(arguments);
     if (!condition.matcher.matches(value)) {
+      if (!explain) return not_matched;
       const auto shown = value == nullptr ? std::string("is absent") : "is " + value->dump();
       return "argument " + condition.path.text() + " " + shown + ", rule wants it " + condition.matcher.describe();
     }
@@ -92,8 +99,8 @@ Explanation PolicyEngine::evaluate(const ToolCall& call, const Classification& c
   for (std::size_t i = 0; !decided && i < policy_.rules.size(); ++i) {
     const auto& rule = policy_.rules[i];
     auto why_not = why_not_target(rule.match, call.tool, classification.tool_class, call.method, call.upstream,
-                                  call.principal);
-    if (why_not.empty()) why_not = why_not_arguments(rule.match, call.arguments);
+                                  call.principal, trace);
+    if (why_not.empty()) why_not = why_not_arguments(rule.match, call.arguments, trace);
     const bool matched = why_not.empty();
     if (trace) out.rules.push_back({&rule, matched, std::move(why_not)});
     if (matched) {
@@ -135,7 +142,7 @@ bool PolicyEngine::denies_outright(std::string_view tool, const Classification& 
                                    std::string_view upstream, std::string_view principal) const {
   if (policy_.mode == Mode::monitor) return false;
   for (const auto& rule : policy_.rules) {
-    if (!why_not_target(rule.match, tool, classification.tool_class, "tools/call", upstream, principal).empty()) {
+    if (!why_not_target(rule.match, tool, classification.tool_class, "tools/call", upstream, principal, false).empty()) {
       continue;
     }
     // A rule with argument conditions decides only some calls; a deny among them
