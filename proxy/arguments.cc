@@ -1,6 +1,7 @@
 #include "proxy/arguments.h"
 
 #include <charconv>
+#include <iostream>
 #include <utility>
 
 #include "policy/duration.h"
@@ -22,6 +23,21 @@ bool Arguments::help_requested() {
   if (done() || (peek() != "-h" && peek() != "--help")) return false;
   take();
   return true;
+}
+
+std::optional<std::string_view> take_verb(Arguments& args, std::string_view usage, int& status) {
+  if (args.done()) {
+    std::cerr << usage;
+    status = 2;
+    return std::nullopt;
+  }
+  const auto verb = args.help_requested() ? std::string_view() : args.take();
+  if (verb.empty() || args.help_requested()) {
+    std::cout << usage;
+    status = 0;
+    return std::nullopt;
+  }
+  return verb;
 }
 
 void unknown_option(std::string_view command, std::string_view option) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,11 @@ class Arguments {
   std::span<char*> args_;
   std::size_t index_ = 0;
 };
+
+// The verb of a command that has verbs ("sluice audit tail"), or nullopt when there
+// is none to run: help was asked for (printed on stdout, `status` 0) or nothing was
+// given (usage on stderr, `status` 2).
+std::optional<std::string_view> take_verb(Arguments& args, std::string_view usage, int& status);
 
 [[noreturn]] void unknown_option(std::string_view command, std::string_view option);
 std::size_t parse_byte_size(std::string_view option, std::string_view text);

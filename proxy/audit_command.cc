@@ -367,46 +367,26 @@ std::string_view audit_help() { return audit_usage; }
 std::string_view tools_help() { return tools_usage; }
 
 int audit_command(Arguments& args) {
-  if (args.done()) {
-    std::cerr << audit_usage;
-    return 2;
-  }
-  if (args.help_requested()) {
-    std::cout << audit_usage;
-    return 0;
-  }
-  const auto verb = args.take();
-  if (args.help_requested()) {
-    std::cout << audit_usage;
-    return 0;
-  }
+  int status = 0;
+  const auto verb = take_verb(args, audit_usage, status);
+  if (!verb) return status;
   Common common;
-  if (verb == "tail") return tail(args, common);
-  if (verb == "show") return show(args, common);
-  if (verb == "query") return query(args, common);
-  if (verb == "export") return export_events(args, common);
-  if (verb == "verify") return verify_log(args, common);
-  throw UsageError("audit: unknown command \"" + std::string(verb) + "\"; expected tail, show, query, export or verify");
+  if (*verb == "tail") return tail(args, common);
+  if (*verb == "show") return show(args, common);
+  if (*verb == "query") return query(args, common);
+  if (*verb == "export") return export_events(args, common);
+  if (*verb == "verify") return verify_log(args, common);
+  throw UsageError("audit: unknown command \"" + std::string(*verb) + "\"; expected tail, show, query, export or verify");
 }
 
 int tools_command(Arguments& args) {
-  if (args.done()) {
-    std::cerr << tools_usage;
-    return 2;
-  }
-  if (args.help_requested()) {
-    std::cout << tools_usage;
-    return 0;
-  }
-  const auto verb = args.take();
-  if (args.help_requested()) {
-    std::cout << tools_usage;
-    return 0;
-  }
+  int status = 0;
+  const auto verb = take_verb(args, tools_usage, status);
+  if (!verb) return status;
   Common common;
-  if (verb == "list") return list_tools(args, common);
-  if (verb == "pin") return pin_tool(args, common);
-  throw UsageError("tools: unknown command \"" + std::string(verb) + "\"; expected list or pin");
+  if (*verb == "list") return list_tools(args, common);
+  if (*verb == "pin") return pin_tool(args, common);
+  throw UsageError("tools: unknown command \"" + std::string(*verb) + "\"; expected list or pin");
 }
 
 }  // namespace sluice::proxy

@@ -131,22 +131,12 @@ int explain(Arguments& args) {
 std::string_view policy_help() { return help; }
 
 int policy_command(Arguments& args) {
-  if (args.done()) {
-    std::cerr << help;
-    return 2;
-  }
-  if (args.help_requested()) {
-    std::cout << help;
-    return 0;
-  }
-  const auto verb = args.take();
-  if (args.help_requested()) {
-    std::cout << help;
-    return 0;
-  }
-  if (verb == "check") return check(args);
-  if (verb == "explain") return explain(args);
-  throw UsageError("policy: unknown command \"" + std::string(verb) + "\"; expected check or explain");
+  int status = 0;
+  const auto verb = take_verb(args, help, status);
+  if (!verb) return status;
+  if (*verb == "check") return check(args);
+  if (*verb == "explain") return explain(args);
+  throw UsageError("policy: unknown command \"" + std::string(*verb) + "\"; expected check or explain");
 }
 
 }  // namespace sluice::proxy

@@ -21,6 +21,16 @@ describe('sluice command line', () => {
       assert.match(run.stdout, /sluice run \[options\] \[-- COMMAND/);
     }
     assert.match(sluice('version', '--help').stdout, /sluice version/);
+    for (const [topic, verb] of [['policy', 'check'], ['audit', 'verify'], ['tools', 'pin']]) {
+      for (const args of [['help', topic], [topic, '--help'], [topic, verb, '--help']]) {
+        const run = sluice(...args);
+        assert.equal(run.status, 0, args.join(' '));
+        assert.match(run.stdout, new RegExp(`sluice ${topic} ${verb}`));
+      }
+      const bare = sluice(topic);
+      assert.equal(bare.status, 2, `bare ${topic} is a usage error`);
+      assert.match(bare.stderr, new RegExp(`sluice ${topic} ${verb}`));
+    }
   });
 
   it('prints its version', () => {
