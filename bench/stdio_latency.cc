@@ -39,6 +39,8 @@ using mcp::Message;
 
 constexpr std::string_view protocol_version = "2025-11-25";
 constexpr std::chrono::milliseconds response_deadline{10'000};
+// The calls of each kind are split into this many rounds, in which the targets take turns.
+constexpr std::size_t rounds = 10;
 
 constexpr std::string_view usage =
     "Usage: sluice-bench-stdio --sluice PATH --server PATH [--calls N] [--pipelined M] [--warmup K]\n"
@@ -231,11 +233,59 @@ Message round_trip(Target& target, std::string_view request) {
   return target.receive();
 }
 
-Clock::duration pipelined_calls(Target& target, std::int64_t first_id, std::size_t count) {
-  std::string requests;
-  for (std::size_t i = 0; i < count; ++i) requests += lookup_call(first_id + static_cast<std::int64_t>(i));
+// One target under test, and what has been measured of it so far.
+struct Subject {
+  Subject(std::string label, const std::vector<std::string>& argv) : name(std::move(label)), target(argv) {}
 
-  std::vector<bool> answered(count, false);
+  std::string name;
+  Target target;
+  std::int64_t next_id = 1;
+  std::vector<double> round_trip_us;
+  Clock::duration sequential_time{};
+  std::size_t pipelined_calls = 0;
+  Clock::duration pipelined_time{};
+};
+
+void initialize(Subject& subject, std::size_t warmup_calls) {
+  const auto id = subject.next_id++;
+  const auto initialized = round_trip(
+      subject.target, request_line(id, "initialize",
+                                   {{"protocolVersion", protocol_version},
+                                    {"capabilities", json::object()},
+                                    {"clientInfo", {{"name", "sluice-bench-stdio"}, {"version", "1"}}}}));
+  if (result_of(initialized, id).value("protocolVersion", "") != protocol_version) {
+    throw std::runtime_error(subject.name + " did not agree to protocol " + std::string(protocol_version) +
+                             ": " + initialized.wire());
+  }
+  subject.target.send(Message::notification("notifications/initialized").wire() + '\n');
+  for (std::size_t i = 0; i < warmup_calls; ++i, ++subject.next_id) {
+    expect_lookup_result(round_trip(subject.target, lookup_call(subject.next_id)), subject.next_id);
+  }
+}
+
+void run_sequential(Subject& subject, std::size_t calls) {
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < calls; ++i, ++subject.next_id) {
+    const auto request = lookup_call(subject.next_id);
+    const auto sent = Clock::now();
+    const auto response = round_trip(subject.target, request);
+    subject.round_trip_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
+    expect_lookup_result(response, subject.next_id);
+  }
+  subject.sequential_time += Clock::now() - start;
+}
+
+// Writes all `calls` from a second thread while this one reads the responses, so that
+// neither side's pipe can fill up and stall the other. Responses may come in any order
+// (JSON-RPC does not promise one); each id must be answered exactly once.
+void run_pipelined(Subject& subject, std::size_t calls) {
+  const auto first_id = subject.next_id;
+  subject.next_id += static_cast<std::int64_t>(calls);
+  std::string requests;
+  for (std::size_t i = 0; i < calls; ++i) requests += lookup_call(first_id + static_cast<std::int64_t>(i));
+
+  auto& target = subject.target;
+  std::vector<bool> answered(calls, false);
   std::exception_ptr write_error;
   const auto start = Clock::now();
   std::thread writer([&] {
@@ -246,11 +296,11 @@ Clock::duration pipelined_calls(Target& target, std::int64_t first_id, std::size
     }
   });
   try {
-    for (std::size_t received = 0; received < count; ++received) {
+    for (std::size_t received = 0; received < calls; ++received) {
       const auto response = target.receive();
       const auto& id = response.id();
       const auto index = id.is_number_integer() ? id.get<std::int64_t>() - first_id : -1;
-      if (index < 0 || index >= static_cast<std::int64_t>(count) ||
+      if (index < 0 || index >= static_cast<std::int64_t>(calls) ||
           answered[static_cast<std::size_t>(index)]) {
         throw std::runtime_error("a pipelined response answers no outstanding request: " + response.wire());
       }
@@ -262,10 +312,18 @@ Clock::duration pipelined_calls(Target& target, std::int64_t first_id, std::size
     writer.join();
     throw;
   }
-  const auto elapsed = Clock::now() - start;
+  subject.pipelined_time += Clock::now() - start;
+  subject.pipelined_calls += calls;
   writer.join();
   if (write_error) std::rethrow_exception(write_error);
-  return elapsed;
+}
+
+void finish(Subject& subject) {
+  const int status = subject.target.finish();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(subject.name + " " + mcp::describe_wait_status(status) +
+                             " after its stdin closed");
+  }
 }
 
 // Peak resident set size of a live process, in KiB.
@@ -278,96 +336,84 @@ std::int64_t peak_rss_kib(pid_t pid) {
   throw std::runtime_error("no VmHWM in /proc/" + std::to_string(pid) + "/status");
 }
 
-struct Measurement {
-  std::vector<double> round_trip_us;  // sorted
+struct Figures {
+  double p50_us = 0;
+  double p99_us = 0;
   double sequential_calls_per_second = 0;
   double pipelined_calls_per_second = 0;
-  std::optional<std::int64_t> peak_rss_kib;
-
-  // Nearest-rank percentile.
-  [[nodiscard]] double percentile(double fraction) const {
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(round_trip_us.size())));
-    return round_trip_us[std::clamp<std::size_t>(rank, 1, round_trip_us.size()) - 1];
-  }
 };
 
-double per_second(std::size_t count, Clock::duration elapsed) {
-  return static_cast<double>(count) / std::chrono::duration<double>(elapsed).count();
+double per_second(std::size_t calls, Clock::duration elapsed) {
+  return calls == 0 ? 0 : static_cast<double>(calls) / std::chrono::duration<double>(elapsed).count();
 }
 
-Measurement measure(const std::string& name, const std::vector<std::string>& argv, const Options& options,
-                    bool sample_peak_rss) {
-  Target target(argv);
-  std::int64_t next_id = 1;
-  const auto initialized =
-      round_trip(target, request_line(next_id, "initialize",
-                                      {{"protocolVersion", protocol_version},
-                                       {"capabilities", json::object()},
-                                       {"clientInfo", {{"name", "sluice-bench-stdio"}, {"version", "1"}}}}));
-  if (result_of(initialized, next_id++).value("protocolVersion", "") != protocol_version) {
-    throw std::runtime_error(name + " did not agree to protocol " + std::string(protocol_version) + ": " +
-                             initialized.wire());
-  }
-  target.send(Message::notification("notifications/initialized").wire() + '\n');
-
-  for (std::size_t i = 0; i < options.warmup; ++i, ++next_id) {
-    expect_lookup_result(round_trip(target, lookup_call(next_id)), next_id);
-  }
-
-  Measurement result;
-  result.round_trip_us.reserve(options.calls);
-  const auto sequential_start = Clock::now();
-  for (std::size_t i = 0; i < options.calls; ++i, ++next_id) {
-    const auto request = lookup_call(next_id);
-    const auto sent = Clock::now();
-    const auto response = round_trip(target, request);
-    result.round_trip_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
-    expect_lookup_result(response, next_id);
-  }
-  result.sequential_calls_per_second = per_second(options.calls, Clock::now() - sequential_start);
-  std::sort(result.round_trip_us.begin(), result.round_trip_us.end());
-
-  if (options.pipelined > 0) {
-    result.pipelined_calls_per_second =
-        per_second(options.pipelined, pipelined_calls(target, next_id, options.pipelined));
-  }
-
-  if (sample_peak_rss) result.peak_rss_kib = peak_rss_kib(target.pid());
-  const int status = target.finish();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(name + " " + mcp::describe_wait_status(status) + " after its stdin closed");
-  }
-  return result;
-}
-
-void print_table(const Options& options, const Measurement& direct, const Measurement& sluice) {
-  const auto added_p50 = sluice.percentile(0.50) - direct.percentile(0.50);
-  const auto latency = [](const Measurement& m, double fraction) {
-    return fmt::format("{:.1f}", m.percentile(fraction));
+Figures figures_of(Subject& subject) {
+  auto& samples = subject.round_trip_us;
+  std::sort(samples.begin(), samples.end());
+  // Nearest rank.
+  const auto percentile = [&](double fraction) {
+    const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(samples.size())));
+    return samples[std::clamp<std::size_t>(rank, 1, samples.size()) - 1];
   };
-  const auto added = [&](double fraction) {
-    return fmt::format("{:+.1f} ({:.2f}×)", sluice.percentile(fraction) - direct.percentile(fraction),
-                       sluice.percentile(fraction) / direct.percentile(fraction));
+  return Figures{percentile(0.50), percentile(0.99), per_second(samples.size(), subject.sequential_time),
+                 per_second(subject.pipelined_calls, subject.pipelined_time)};
+}
+
+void print_table(const Options& options, const Figures& direct, const Figures& sluice,
+                 std::int64_t sluice_peak_rss_kib) {
+  const auto added = [](double with, double without) {
+    return fmt::format("{:+.1f} ({:.2f}×)", with - without, with / without);
   };
   const auto ratio = [](double over, double under) -> std::string {
     return under > 0 ? fmt::format("{:.2f}×", over / under) : "—";
   };
-
-  fmt::print("{} sequential tools/call, {} pipelined, {} warm-up calls per target\n\n", options.calls,
-             options.pipelined, options.warmup);
+  fmt::print(
+      "{} sequential tools/call, {} pipelined, {} warm-up calls per target, in {} interleaved rounds\n\n",
+      options.calls, options.pipelined, options.warmup, rounds);
   fmt::print("| target | p50 µs | p99 µs | sequential calls/s | pipelined calls/s | peak RSS |\n");
   fmt::print("|---|--:|--:|--:|--:|--:|\n");
-  fmt::print("| direct | {} | {} | {:.0f} | {:.0f} | — |\n", latency(direct, 0.50), latency(direct, 0.99),
+  fmt::print("| direct | {:.1f} | {:.1f} | {:.0f} | {:.0f} | — |\n", direct.p50_us, direct.p99_us,
              direct.sequential_calls_per_second, direct.pipelined_calls_per_second);
-  fmt::print("| through sluice | {} | {} | {:.0f} | {:.0f} | {:.1f} MiB |\n", latency(sluice, 0.50),
-             latency(sluice, 0.99), sluice.sequential_calls_per_second, sluice.pipelined_calls_per_second,
-             static_cast<double>(sluice.peak_rss_kib.value_or(0)) / 1024.0);
-  fmt::print("| sluice vs direct | {} | {} | {} | {} | |\n", added(0.50), added(0.99),
+  fmt::print("| through sluice | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.1f} MiB |\n", sluice.p50_us,
+             sluice.p99_us, sluice.sequential_calls_per_second, sluice.pipelined_calls_per_second,
+             static_cast<double>(sluice_peak_rss_kib) / 1024.0);
+  fmt::print("| sluice vs direct | {} | {} | {} | {} | |\n", added(sluice.p50_us, direct.p50_us),
+             added(sluice.p99_us, direct.p99_us),
              ratio(sluice.sequential_calls_per_second, direct.sequential_calls_per_second),
              ratio(sluice.pipelined_calls_per_second, direct.pipelined_calls_per_second));
+  const auto added_p50 = sluice.p50_us - direct.p50_us;
   fmt::print("\nadded p50 latency: {:.1f} µs per call (goal: under 50 µs): {}\n", added_p50,
              added_p50 < 50.0 ? "met" : "NOT met");
+}
+
+// `total` spread over the rounds as evenly as whole calls allow.
+std::size_t share_of_round(std::size_t total, std::size_t round) {
+  return total / rounds + (round < total % rounds ? 1 : 0);
+}
+
+// Both targets run side by side and take turns, a round at a time, so that whatever
+// else the machine does (it has two cores) weighs on both alike and the difference
+// between them is Sluice's.
+void run(const Options& options) {
+  Subject direct("the server", {options.server});
+  Subject sluice("sluice", {options.sluice, "--log-level", "warn", "run", "--", options.server});
+  for (auto* subject : {&direct, &sluice}) initialize(*subject, options.warmup);
+
+  direct.round_trip_us.reserve(options.calls);
+  sluice.round_trip_us.reserve(options.calls);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    // Who goes first alternates, so that neither always follows the other.
+    auto& first = round % 2 == 0 ? direct : sluice;
+    auto& second = round % 2 == 0 ? sluice : direct;
+    for (auto* subject : {&first, &second}) run_sequential(*subject, share_of_round(options.calls, round));
+    for (auto* subject : {&first, &second}) run_pipelined(*subject, share_of_round(options.pipelined, round));
+  }
+
+  // After the pipelined calls, when Sluice has buffered the most.
+  const auto sluice_peak_rss_kib = peak_rss_kib(sluice.target.pid());
+  finish(direct);
+  finish(sluice);
+  print_table(options, figures_of(direct), figures_of(sluice), sluice_peak_rss_kib);
 }
 
 }  // namespace
@@ -383,10 +429,7 @@ int main(int argc, char** argv) {
       fmt::print("{}", usage);
       return 0;
     }
-    const auto direct = measure("the server", {options->server}, *options, false);
-    const auto sluice = measure(
-        "sluice", {options->sluice, "--log-level", "warn", "run", "--", options->server}, *options, true);
-    print_table(*options, direct, sluice);
+    run(*options);
     return 0;
   } catch (const UsageError& e) {
     fmt::print(stderr, "sluice-bench-stdio: {}\n\n{}", e.what(), usage);
