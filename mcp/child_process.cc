@@ -28,15 +28,6 @@ struct Pipe {
   }
 };
 
-std::string command_line(const std::vector<std::string>& argv) {
-  std::string text;
-  for (const auto& arg : argv) {
-    if (!text.empty()) text += ' ';
-    text += arg;
-  }
-  return text;
-}
-
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(char* const* args, pid_t parent, const Pipe& in, const Pipe& out,
                              const Pipe& err, const Pipe& status) {
@@ -87,6 +78,15 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv) {
                             "cannot start upstream `" + command_line(argv) + "`");
   }
   return SpawnedProcess{pid, in.write, out.read, err.read};
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& arg : argv) {
+    if (!text.empty()) text += ' ';
+    text += arg;
+  }
+  return text;
 }
 
 std::string describe_wait_status(int status) {

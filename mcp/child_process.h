@@ -30,6 +30,9 @@ struct SpawnedProcess {
 // cannot be started, including when exec fails.
 SpawnedProcess spawn_process(const std::vector<std::string>& argv);
 
+// The command as one line, for logs and error messages: "npx -y server".
+std::string command_line(const std::vector<std::string>& argv);
+
 // "exited with status 3", "was killed by signal 9 (Killed)".
 std::string describe_wait_status(int status);
 

@@ -26,12 +26,6 @@
 namespace sluice::proxy {
 namespace {
 
-std::string command_line(const std::vector<std::string>& argv) {
-  std::string text;
-  for (const auto& arg : argv) text += (text.empty() ? "" : " ") + arg;
-  return text;
-}
-
 // On stdio the caller is whoever started Sluice: the local user.
 std::string local_principal() {
   if (const auto* account = ::getpwuid(::geteuid()); account != nullptr) return account->pw_name;
@@ -48,7 +42,7 @@ int run_proxy(const RunOptions& options) {
   asio::io_context io;
   const auto executor = io.get_executor();
   const auto& config = options.config;
-  const auto upstream_name = command_line(config.upstream.command);
+  const auto upstream_name = mcp::command_line(config.upstream.command);
   const policy::PolicyEngine engine(config.policy);
 
   std::unique_ptr<audit::AuditWriter> audit_log;
