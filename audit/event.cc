@@ -27,6 +27,7 @@ nlohmann::json to_record(const AuditEvent& event, std::int64_t seq, const std::s
   if (!event.summary.is_null()) record["summary"] = event.summary;
   if (event.latency_us >= 0) record["latency_us"] = event.latency_us;
   text("detail", event.detail);
+  if (!event.data.is_null()) record["data"] = event.data;
   return record;
 }
 

@@ -10,7 +10,7 @@
 namespace sluice::audit {
 
 struct AuditEvent {
-  // decision | outcome | message | session | pin
+  // decision | outcome | message | session | pin | tool_changed | checkpoint | seal | continue
   std::string kind;
   std::string session;
   std::string principal;
@@ -33,6 +33,9 @@ struct AuditEvent {
   nlohmann::json summary;    // already redacted
   std::int64_t latency_us = -1;
   std::string detail;        // free text: a session's end, a pin's hash
+  // What only some kinds carry: a checkpoint's signed note and key, a seal's
+  // successor file, a continuation's predecessor (docs/audit-format.md).
+  nlohmann::json data;
 };
 
 // The event as a JSON object with its sequence number and time; empty fields left out.

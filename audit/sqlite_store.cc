@@ -1,11 +1,14 @@
 #include "audit/sqlite_store.h"
 
+#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
+#include "audit/checkpoint.h"
 #include "audit/hash_chain.h"
 #include "mcp/digest.h"
 
@@ -14,7 +17,7 @@ namespace {
 
 // 'SLCE': marks the file as a Sluice audit log (PRAGMA application_id).
 constexpr int application_id = 0x534C4345;
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 constexpr int busy_timeout_ms = 5000;
 
 constexpr const char* schema = R"sql(
@@ -44,6 +47,38 @@ CREATE TABLE pins (
   PRIMARY KEY (upstream, tool)
 );
 )sql";
+
+// Version 2: the log's identity, named in its checkpoints' origin.
+constexpr const char* schema_meta = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+// Where a seal's `next` points: beside the sealed file unless it is absolute.
+std::string successor_path(const std::string& sealed, const std::string& next) {
+  if (next.empty()) return {};
+  const std::filesystem::path path(next);
+  return path.is_absolute() ? next : (std::filesystem::path(sealed).parent_path() / path).string();
+}
+
+// How one file names another in a seal or continuation row: by file name when they
+// share a directory, so that the pair can be moved together.
+std::string name_from(const std::string& from, const std::string& to) {
+  const auto absolute_from = std::filesystem::absolute(from);
+  const auto absolute_to = std::filesystem::absolute(to);
+  return absolute_from.parent_path() == absolute_to.parent_path() ? absolute_to.filename().string()
+                                                                  : absolute_to.string();
+}
+
+std::string new_log_id() {
+  std::string bytes(8, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) != 1) {
+    throw StoreError("no random bytes for the log id");
+  }
+  return mcp::to_hex(bytes);
+}
 
 // A prepared statement, finalized on every path.
 class Statement {
@@ -121,7 +156,14 @@ std::string audit_time_now() {
   return std::string(text, length) + fraction;
 }
 
-SqliteStore::SqliteStore(std::string path, Durability durability, bool read_only) : path_(std::move(path)) {
+SqliteStore::SqliteStore(std::string path, Durability durability, bool read_only)
+    : path_(std::move(path)), durability_(durability), read_only_(read_only) {
+  open();
+}
+
+void SqliteStore::open() {
+  const auto durability = durability_;
+  const auto read_only = read_only_;
   const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -148,9 +190,17 @@ SqliteStore::SqliteStore(std::string path, Durability durability, bool read_only
       // Under the write lock: several Sluices may start on one new file at once,
       // and exactly one of them must create the schema.
       execute("BEGIN IMMEDIATE");
-      if (number("SELECT count(*) FROM sqlite_master") == 0) {
+      const bool fresh = number("SELECT count(*) FROM sqlite_master") == 0;
+      if (fresh) {
         execute(schema);
         execute(("PRAGMA application_id=" + std::to_string(application_id)).c_str());
+      }
+      // Migrations, each under the same write lock, from the version found.
+      if (fresh || number("PRAGMA user_version") == 1) {
+        execute(schema_meta);
+        Statement insert(db_, "INSERT INTO meta (key, value) VALUES ('log_id', ?1)");
+        insert.bind(1, new_log_id());
+        insert.step();
         execute(("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
       }
       execute("COMMIT");
@@ -169,6 +219,10 @@ SqliteStore::SqliteStore(std::string path, Durability durability, bool read_only
       if (const char* pages = std::getenv("SLUICE_TEST_AUDIT_MAX_PAGE_COUNT")) {
         execute(("PRAGMA max_page_count=" + std::to_string(std::atoll(pages))).c_str());
       }
+    }
+    if (found_version >= 2) {
+      Statement select(db_, "SELECT value FROM meta WHERE key = 'log_id'");
+      if (select.step()) log_id_ = select.text(0);
     }
     load_head();
   } catch (const StoreError& e) {
@@ -199,25 +253,75 @@ void SqliteStore::execute(const char* sql) const {
 }
 
 void SqliteStore::load_head() {
-  Statement head(db_, "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1");
+  Statement head(db_, "SELECT seq, chain, kind, record FROM events ORDER BY seq DESC LIMIT 1");
+  head_successor_.clear();
+  head_kind_.clear();
   if (head.step()) {
     head_seq_ = head.integer(0);
     head_chain_ = head.text(1);
+    head_kind_ = head.text(2);
+    if (head_kind_ == "seal") {
+      const auto record = nlohmann::json::parse(head.text(3), nullptr, false);
+      if (record.is_object() && record.contains("data") && record["data"].is_object()) {
+        head_successor_ = successor_path(path_, record["data"].value("next", std::string()));
+      }
+      if (head_successor_.empty()) fail("sealed, but the seal row names no successor file");
+    }
   } else {
     head_seq_ = 0;
     head_chain_ = genesis_chain();
   }
 }
 
+void SqliteStore::begin_append() {
+  // IMMEDIATE takes the write lock up front, so that busy_timeout applies
+  // instead of a deadlock-avoiding SQLITE_BUSY halfway through.
+  execute("BEGIN IMMEDIATE");
+  // Another writer may have appended since we last looked, or sealed the file:
+  // then the log goes on in its successor (`sluice audit seal`), where the seal
+  // created it with its first row before releasing this file's lock.
+  load_head();
+  if (head_successor_.empty()) return;
+  execute("ROLLBACK");
+  follow_seals();
+  execute("BEGIN IMMEDIATE");
+  load_head();
+}
+
+void SqliteStore::follow_seals() {
+  load_head();
+  for (int hops = 0; !head_successor_.empty(); ++hops) {
+    if (hops == 64) fail("more than 64 sealed files in a row; open the newest one");
+    const auto successor = head_successor_;
+    sqlite3_close(db_);
+    db_ = nullptr;
+    path_ = successor;
+    open();  // loads the successor's head
+  }
+}
+
+void SqliteStore::rollback() {
+  // SQLITE_FULL, IOERR and BUSY may have rolled back already; make sure.
+  if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 std::vector<StoredEvent> SqliteStore::append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins) {
+  try {
+    begin_append();
+    auto stored = append_locked(events, pins);
+    execute("COMMIT");
+    return stored;
+  } catch (const StoreError& e) {
+    rollback();
+    throw StoreError(path_ + ": cannot append to the audit log: " + e.what());
+  }
+}
+
+std::vector<StoredEvent> SqliteStore::append_locked(const std::vector<AuditEvent>& events,
+                                                    const std::vector<PinRecord>& pins) {
   std::vector<StoredEvent> stored;
   stored.reserve(events.size());
-  try {
-    // IMMEDIATE takes the write lock up front, so that busy_timeout applies
-    // instead of a deadlock-avoiding SQLITE_BUSY halfway through.
-    execute("BEGIN IMMEDIATE");
-    // Another writer may have appended since we last looked.
-    load_head();
+  {
     auto seq = head_seq_;
     auto chain = head_chain_;
     Statement insert(db_,
@@ -261,13 +365,8 @@ std::vector<StoredEvent> SqliteStore::append(const std::vector<AuditEvent>& even
       upsert.bind(5, audit_time_now());
       upsert.step();
     }
-    execute("COMMIT");
     head_seq_ = seq;
     head_chain_ = chain;
-  } catch (const StoreError& e) {
-    // SQLITE_FULL, IOERR and BUSY may have rolled back already; make sure.
-    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw StoreError(path_ + ": cannot append to the audit log: " + e.what());
   }
   return stored;
 }
@@ -324,6 +423,91 @@ std::string SqliteStore::integrity_check() const {
   std::string out;
   while (check.step()) out += (out.empty() ? "" : "; ") + check.text(0);
   return out;
+}
+
+}  // namespace sluice::audit
+
+namespace sluice::audit {
+
+void SqliteStore::catch_up_frontier() {
+  if (frontier_.size() > static_cast<std::uint64_t>(head_seq_)) frontier_ = MerkleFrontier{};
+  Statement select(db_, "SELECT seq, leaf FROM events WHERE seq > ?1 ORDER BY seq");
+  select.bind(1, static_cast<std::int64_t>(frontier_.size()));
+  while (select.step()) {
+    if (static_cast<std::uint64_t>(select.integer(0)) != frontier_.size() + 1) {
+      fail("row " + std::to_string(frontier_.size() + 1) + " is missing; run `sluice audit verify`");
+    }
+    frontier_.append(select.text(1));
+  }
+}
+
+std::optional<StoredEvent> SqliteStore::checkpoint_locked(const NoteSigner& signer) {
+  // Nothing new since the last checkpoint (or nothing at all): nothing to attest.
+  if (head_seq_ == 0 || head_kind_ == "checkpoint") return std::nullopt;
+  catch_up_frontier();
+  const Checkpoint checkpoint{origin_for_log(log_id_), frontier_.size(), frontier_.root()};
+  AuditEvent event;
+  event.kind = "checkpoint";
+  event.detail = "signed checkpoint of rows 1.." + std::to_string(checkpoint.size);
+  event.data = {{"note", signer.sign(checkpoint_text(checkpoint))}, {"key", signer.verifier_key()}};
+  auto rows = append_locked({event}, {});
+  head_kind_ = "checkpoint";
+  return rows.front();
+}
+
+std::optional<StoredEvent> SqliteStore::append_checkpoint(const NoteSigner& signer) {
+  try {
+    begin_append();
+    auto row = checkpoint_locked(signer);
+    execute("COMMIT");
+    return row;
+  } catch (const StoreError& e) {
+    rollback();
+    throw StoreError(path_ + ": cannot write a checkpoint: " + e.what());
+  }
+}
+
+SealResult SqliteStore::seal(const std::string& next_path, const NoteSigner* signer, const std::string& by) {
+  bool successor_created = false;
+  try {
+    begin_append();
+    // Checked under the write lock: nobody can create it in between but another seal,
+    // which waits for this one and then follows it.
+    if (std::filesystem::exists(next_path)) fail(next_path + " exists; the log must continue in a new file");
+    SealResult result;
+    if (signer != nullptr) result.checkpoint = checkpoint_locked(*signer);
+    AuditEvent seal;
+    seal.kind = "seal";
+    seal.principal = by;
+    seal.detail = "sealed; the log continues in " + next_path;
+    seal.data = {{"next", name_from(path_, next_path)}};
+    result.seal = append_locked({seal}, {}).front();
+
+    SqliteStore successor(next_path, durability_);
+    successor_created = true;
+    AuditEvent continuation;
+    continuation.kind = "continue";
+    continuation.principal = by;
+    continuation.detail = "continues " + path_ + " after its row " + std::to_string(result.seal.seq);
+    continuation.data = {{"previous", name_from(next_path, path_)},
+                         {"previous_seq", result.seal.seq},
+                         {"previous_head", mcp::to_hex(result.seal.chain)}};
+    successor.begin_append();
+    // The successor's chain goes on from the sealed file's head, so that the files
+    // verify as one log.
+    successor.head_chain_ = result.seal.chain;
+    result.continuation = successor.append_locked({continuation}, pins()).front();
+    successor.execute("COMMIT");
+    execute("COMMIT");
+    result.successor = next_path;
+    return result;
+  } catch (const StoreError& e) {
+    rollback();
+    if (successor_created) {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(next_path + suffix);
+    }
+    throw StoreError(path_ + ": cannot seal the audit log: " + e.what());
+  }
 }
 
 }  // namespace sluice::audit

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "audit/event.h"
+#include "audit/merkle.h"
+#include "audit/signed_note.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -54,6 +56,13 @@ struct EventQuery {
 
 enum class Durability { normal, full };
 
+struct SealResult {
+  std::optional<StoredEvent> checkpoint;  // the final checkpoint, when signed
+  StoredEvent seal;                       // the sealed file's last row
+  StoredEvent continuation;               // the successor's first row
+  std::string successor;
+};
+
 class SqliteStore {
  public:
   // Opens (creating and initialising if need be) the file. Refuses a file that is
@@ -67,6 +76,15 @@ class SqliteStore {
   // Assigns each event its seq and time. Throws StoreError, with nothing written.
   std::vector<StoredEvent> append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins = {});
 
+  // Signs a checkpoint of the log as it is and appends it; nullopt when the newest
+  // row is already a checkpoint. Throws StoreError.
+  std::optional<StoredEvent> append_checkpoint(const NoteSigner& signer);
+
+  // Closes this file for good: a final signed checkpoint (with a signer), a seal row
+  // naming `next_path`, and `next_path` created with a first row that carries this
+  // file's head, and the pins. Writers of this file follow the seal to the new one.
+  SealResult seal(const std::string& next_path, const NoteSigner* signer, const std::string& by);
+
   // Visits matching events in order until `visit` returns false.
   void scan(const EventQuery& query, const std::function<bool(const StoredEvent&)>& visit) const;
   [[nodiscard]] std::optional<StoredEvent> event(std::int64_t seq) const;
@@ -74,17 +92,36 @@ class SqliteStore {
   [[nodiscard]] std::optional<PinRecord> pin(const std::string& upstream, const std::string& tool) const;
   // "ok", or what PRAGMA integrity_check found.
   [[nodiscard]] std::string integrity_check() const;
+  // Moves on to the file this one was sealed into, if it was (appends do so by
+  // themselves; readers that live long call this before they read).
+  void follow_seals();
+  // The file written to now: the one opened, or a successor it was sealed into.
   [[nodiscard]] const std::string& path() const { return path_; }
+  // Names the log in its checkpoints' origin; empty in a schema 1 file opened read-only.
+  [[nodiscard]] const std::string& log_id() const { return log_id_; }
 
  private:
+  void open();
   void execute(const char* sql) const;
   void load_head();
+  // BEGIN IMMEDIATE on the file that takes appends now, following seals.
+  void begin_append();
+  void rollback();
+  std::vector<StoredEvent> append_locked(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins);
+  void catch_up_frontier();
+  std::optional<StoredEvent> checkpoint_locked(const NoteSigner& signer);
   [[noreturn]] void fail(const std::string& what) const;
 
   std::string path_;
+  Durability durability_;
+  bool read_only_;
   sqlite3* db_ = nullptr;
+  std::string log_id_;
   std::int64_t head_seq_ = 0;
   std::string head_chain_;
+  std::string head_kind_;
+  std::string head_successor_;  // set when the file is sealed
+  MerkleFrontier frontier_;     // of the rows up to the last checkpoint written here
 };
 
 // The current time as the audit log writes it: UTC, microseconds, ISO 8601.

@@ -1,13 +1,42 @@
 #include "audit/writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
 
 #include "mcp/async_event.h"
 
 namespace sluice::audit {
+namespace {
 
-AuditWriter::AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<SqliteStore> store)
-    : executor_(executor), store_(std::move(store)), thread_([this] { run(); }) {}
+// Readers see the old checkpoint or the new one, never half of one.
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const auto temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(temporary + ": " + std::strerror(errno));
+  const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                       ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error(path + ": cannot write the checkpoint: " + std::strerror(written ? errno : saved));
+  }
+}
+
+}  // namespace
+
+AuditWriter::AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<SqliteStore> store,
+                         CheckpointOptions checkpoints)
+    : executor_(executor),
+      store_(std::move(store)),
+      checkpoints_(std::move(checkpoints)),
+      thread_([this] { run(); }) {}
 
 AuditWriter::~AuditWriter() {
   {
@@ -57,8 +86,23 @@ void AuditWriter::run() {
     std::deque<Item> group;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (checkpoints_.signer && rows_since_checkpoint_ > 0) {
+        // A quiet log is still checkpointed within the interval.
+        if (!wake_.wait_until(lock, last_checkpoint_ + checkpoints_.interval, ready)) {
+          lock.unlock();
+          checkpoint(true);
+          continue;
+        }
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (queue_.empty()) {
+        // Stopping, and everything is written: a last checkpoint attests all of it.
+        lock.unlock();
+        checkpoint(true);
+        return;
+      }
       group.swap(queue_);
     }
     std::vector<AuditEvent> events;
@@ -72,6 +116,7 @@ void AuditWriter::run() {
     try {
       store_->append(events, pins);
       commits_.fetch_add(1);
+      rows_since_checkpoint_ += static_cast<std::int64_t>(events.size());
       if (!healthy_.exchange(true)) spdlog::warn("audit log: writing again to {}", store_->path());
     } catch (const StoreError& e) {
       ok = false;
@@ -86,6 +131,29 @@ void AuditWriter::run() {
     for (auto& item : group) {
       if (item.done) asio::post(executor_, [done = std::move(item.done), ok] { done(ok); });
     }
+    checkpoint(false);
+  }
+}
+
+void AuditWriter::checkpoint(bool now) {
+  if (!checkpoints_.signer || rows_since_checkpoint_ == 0) return;
+  if (!now && rows_since_checkpoint_ < checkpoints_.every_rows &&
+      std::chrono::steady_clock::now() - last_checkpoint_ < checkpoints_.interval) {
+    return;
+  }
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  try {
+    const auto row = store_->append_checkpoint(*checkpoints_.signer);
+    rows_since_checkpoint_ = 0;
+    if (!row) return;
+    const auto note = nlohmann::json::parse(row->record)["data"]["note"].get<std::string>();
+    // The log line is a copy outside the database too (journald, a log shipper).
+    spdlog::info("audit checkpoint at row {}: {}", row->seq, nlohmann::json(note).dump());
+    if (!checkpoints_.file.empty()) write_file_atomically(checkpoints_.file, note);
+  } catch (const std::exception& e) {
+    // The rows themselves are committed; only their attestation is late. It is
+    // tried again at the next group.
+    spdlog::error("audit log: cannot write a signed checkpoint: {}", e.what());
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,10 +19,20 @@
 
 namespace sluice::audit {
 
+// Signed checkpoints (audit.checkpoint_key): every `every_rows` rows or `interval`,
+// whichever comes first, and when the writer stops.
+struct CheckpointOptions {
+  std::optional<NoteSigner> signer;
+  std::int64_t every_rows = 1000;
+  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+  std::string file;  // the copy outside the log; empty: none
+};
+
 class AuditWriter {
  public:
   // Completions are handed back to the loop through `executor`.
-  AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<SqliteStore> store);
+  AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<SqliteStore> store,
+              CheckpointOptions checkpoints = {});
   // Writes what is still queued, then stops the thread.
   ~AuditWriter();
   AuditWriter(const AuditWriter&) = delete;
@@ -47,9 +58,14 @@ class AuditWriter {
   };
   void enqueue(Item item);
   void run();
+  // On the writer's thread: signs a checkpoint when one is due (or `now`).
+  void checkpoint(bool now);
 
   asio::any_io_executor executor_;
   std::unique_ptr<SqliteStore> store_;
+  CheckpointOptions checkpoints_;
+  std::int64_t rows_since_checkpoint_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;

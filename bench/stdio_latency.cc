@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <optional>
@@ -44,12 +45,14 @@ constexpr std::size_t rounds = 10;
 
 constexpr std::string_view usage =
     "Usage: sluice-bench-stdio --sluice PATH --server PATH [--calls N] [--pipelined M] [--warmup K]\n"
+    "                          [--audit-dir DIR]\n"
     "\n"
     "  --sluice PATH     the sluice binary\n"
     "  --server PATH     the MCP server to call (sluice-bench-server)\n"
     "  --calls N         sequential tools/call round trips per target (default 20000)\n"
     "  --pipelined M     tools/call requests written back to back per target (default 20000)\n"
-    "  --warmup K        round trips before measuring (default 1000)\n";
+    "  --warmup K        round trips before measuring (default 1000)\n"
+    "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n";
 
 class UsageError : public std::runtime_error {
  public:
@@ -62,6 +65,7 @@ struct Options {
   std::size_t calls = 20000;
   std::size_t pipelined = 20000;
   std::size_t warmup = 1000;
+  std::optional<std::string> audit_dir;
 };
 
 std::size_t parse_count(std::string_view option, std::string_view text) {
@@ -89,6 +93,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       options.calls = parse_count(arg, value);
     } else if (arg == "--pipelined") {
       options.pipelined = parse_count(arg, value);
+    } else if (arg == "--audit-dir") {
+      options.audit_dir = std::string(value);
     } else if (arg == "--warmup") {
       options.warmup = parse_count(arg, value);
     } else {
@@ -244,6 +250,7 @@ struct Subject {
   Clock::duration sequential_time{};
   std::size_t pipelined_calls = 0;
   Clock::duration pipelined_time{};
+  std::int64_t peak_rss_kib = 0;
 };
 
 void initialize(Subject& subject, std::size_t warmup_calls) {
@@ -359,8 +366,9 @@ Figures figures_of(Subject& subject) {
                  per_second(subject.pipelined_calls, subject.pipelined_time)};
 }
 
-void print_table(const Options& options, const Figures& direct, const Figures& sluice,
-                 std::int64_t sluice_peak_rss_kib) {
+// The direct connection first, then each configuration of Sluice with its figures
+// beside the direct ones.
+void print_table(const Options& options, std::deque<Subject>& subjects) {
   const auto added = [](double with, double without) {
     return fmt::format("{:+.1f} ({:.2f}×)", with - without, with / without);
   };
@@ -372,18 +380,32 @@ void print_table(const Options& options, const Figures& direct, const Figures& s
       options.calls, options.pipelined, options.warmup, rounds);
   fmt::print("| target | p50 µs | p99 µs | sequential calls/s | pipelined calls/s | peak RSS |\n");
   fmt::print("|---|--:|--:|--:|--:|--:|\n");
+  const auto direct = figures_of(subjects.front());
   fmt::print("| direct | {:.1f} | {:.1f} | {:.0f} | {:.0f} | — |\n", direct.p50_us, direct.p99_us,
              direct.sequential_calls_per_second, direct.pipelined_calls_per_second);
-  fmt::print("| through sluice | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.1f} MiB |\n", sluice.p50_us,
-             sluice.p99_us, sluice.sequential_calls_per_second, sluice.pipelined_calls_per_second,
-             static_cast<double>(sluice_peak_rss_kib) / 1024.0);
-  fmt::print("| sluice vs direct | {} | {} | {} | {} | |\n", added(sluice.p50_us, direct.p50_us),
-             added(sluice.p99_us, direct.p99_us),
-             ratio(sluice.sequential_calls_per_second, direct.sequential_calls_per_second),
-             ratio(sluice.pipelined_calls_per_second, direct.pipelined_calls_per_second));
-  const auto added_p50 = sluice.p50_us - direct.p50_us;
+  std::vector<Figures> through;
+  for (auto it = subjects.begin() + 1; it != subjects.end(); ++it) {
+    const auto figures = figures_of(*it);
+    fmt::print("| {} | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.1f} MiB |\n", it->name, figures.p50_us,
+               figures.p99_us, figures.sequential_calls_per_second, figures.pipelined_calls_per_second,
+               static_cast<double>(it->peak_rss_kib) / 1024.0);
+    fmt::print("| … vs direct | {} | {} | {} | {} | |\n", added(figures.p50_us, direct.p50_us),
+               added(figures.p99_us, direct.p99_us),
+               ratio(figures.sequential_calls_per_second, direct.sequential_calls_per_second),
+               ratio(figures.pipelined_calls_per_second, direct.pipelined_calls_per_second));
+    through.push_back(figures);
+  }
+  const auto added_p50 = through.front().p50_us - direct.p50_us;
   fmt::print("\nadded p50 latency: {:.1f} µs per call (goal: under 50 µs): {}\n", added_p50,
              added_p50 < 50.0 ? "met" : "NOT met");
+  if (through.size() > 1) {
+    // The audit's cost: each audited configuration against Sluice without audit.
+    for (std::size_t i = 1; i < through.size(); ++i) {
+      const auto share = through[i].pipelined_calls_per_second / through.front().pipelined_calls_per_second;
+      fmt::print("{}: {:.0f}% of the pipelined throughput of sluice without audit (goal with sync normal: 80%)\n",
+                 subjects[i + 1].name, 100.0 * share);
+    }
+  }
 }
 
 // `total` spread over the rounds as evenly as whole calls allow.
@@ -394,26 +416,48 @@ std::size_t share_of_round(std::size_t total, std::size_t round) {
 // Both targets run side by side and take turns, a round at a time, so that whatever
 // else the machine does (it has two cores) weighs on both alike and the difference
 // between them is Sluice's.
-void run(const Options& options) {
-  Subject direct("the server", {options.server});
-  Subject sluice("sluice", {options.sluice, "--log-level", "warn", "run", "--", options.server});
-  for (auto* subject : {&direct, &sluice}) initialize(*subject, options.warmup);
+// The configuration of an audited Sluice: everything allowed, so that the figures
+// are the audit's cost and nothing else's.
+std::string audited_config(const std::string& dir, const std::string& sync) {
+  const auto config = dir + "/audit-" + sync + ".yaml";
+  const auto db = dir + "/audit-" + sync + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
+  std::ofstream(config) << "audit:\n  path: " << db << "\n  sync: " << sync
+                        << "\npolicy:\n  default: allow\n";
+  return config;
+}
 
-  direct.round_trip_us.reserve(options.calls);
-  sluice.round_trip_us.reserve(options.calls);
+void run(const Options& options) {
+  std::deque<Subject> subjects;  // Subjects do not move: they own processes
+  subjects.emplace_back("the server", std::vector<std::string>{options.server});
+  subjects.emplace_back("through sluice",
+                        std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--", options.server});
+  if (options.audit_dir) {
+    for (const char* sync : {"normal", "full"}) {
+      subjects.emplace_back(std::string("sluice + audit, sync ") + sync,
+                            std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--config",
+                                                     audited_config(*options.audit_dir, sync), "--",
+                                                     options.server});
+    }
+  }
+  for (auto& subject : subjects) {
+    initialize(subject, options.warmup);
+    subject.round_trip_us.reserve(options.calls);
+  }
   for (std::size_t round = 0; round < rounds; ++round) {
-    // Who goes first alternates, so that neither always follows the other.
-    auto& first = round % 2 == 0 ? direct : sluice;
-    auto& second = round % 2 == 0 ? sluice : direct;
-    for (auto* subject : {&first, &second}) run_sequential(*subject, share_of_round(options.calls, round));
-    for (auto* subject : {&first, &second}) run_pipelined(*subject, share_of_round(options.pipelined, round));
+    // The order rotates, so that no target always follows the same other one.
+    for (std::size_t turn = 0; turn < subjects.size(); ++turn) {
+      run_sequential(subjects[(round + turn) % subjects.size()], share_of_round(options.calls, round));
+    }
+    for (std::size_t turn = 0; turn < subjects.size(); ++turn) {
+      run_pipelined(subjects[(round + turn) % subjects.size()], share_of_round(options.pipelined, round));
+    }
   }
 
   // After the pipelined calls, when Sluice has buffered the most.
-  const auto sluice_peak_rss_kib = peak_rss_kib(sluice.target.pid());
-  finish(direct);
-  finish(sluice);
-  print_table(options, figures_of(direct), figures_of(sluice), sluice_peak_rss_kib);
+  for (auto it = subjects.begin() + 1; it != subjects.end(); ++it) it->peak_rss_kib = peak_rss_kib(it->target.pid());
+  for (auto& subject : subjects) finish(subject);
+  print_table(options, subjects);
 }
 
 }  // namespace

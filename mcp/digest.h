@@ -2,6 +2,7 @@
 // exactly one set of arguments, tool pins, and the audit hash chain.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,7 +19,14 @@ std::string canonical_json(const nlohmann::json& value);
 // The raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view bytes);
 std::string to_hex(std::string_view bytes);
+// Nullopt unless `hex` is an even number of hex digits (either case).
+std::optional<std::string> from_hex(std::string_view hex);
 // Lower-case hex SHA-256.
 std::string sha256_hex(std::string_view bytes);
+
+// Standard base64 (RFC 4648 section 4) with padding.
+std::string base64_encode(std::string_view bytes);
+// Nullopt unless `text` is canonical padded base64.
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace sluice::mcp

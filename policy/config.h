@@ -105,10 +105,20 @@ struct UpstreamConfig {
   std::vector<std::string> command;
 };
 
+// Signed checkpoints of the audit log (docs/audit-format.md).
+struct CheckpointConfig {
+  std::string key;                         // Ed25519 private key (PEM); empty: no checkpoints
+  std::string name = "sluice.local/audit";  // the signing key's name in the signed note
+  int every_rows = 1000;
+  std::chrono::seconds interval{60};
+  std::string file;                        // the copy outside the log; default: <audit.path>.checkpoint
+};
+
 struct AuditConfig {
   std::string path;                 // empty: no audit log
   bool full_sync = false;           // sync: full (fsync per group commit) or normal
   std::vector<std::string> redact;  // keys and JSON pointers, beyond the built-in ones
+  CheckpointConfig checkpoints;
 };
 
 struct DryRunConfig {

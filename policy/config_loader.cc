@@ -341,10 +341,9 @@ Config parse(const YAML::Node& root, const std::string& source) {
   }
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
   if (const auto audit = root["audit"]) {
-    if (audit.IsMap() && audit["checkpoint_key"]) {
-      reader.fail(audit["checkpoint_key"], "audit.checkpoint_key", "signed checkpoints are not supported by this version of sluice");
-    }
-    reader.expect_map(audit, "audit", {"path", "sync", "redact"});
+    reader.expect_map(audit, "audit",
+                      {"path", "sync", "redact", "checkpoint_key", "checkpoint_name", "checkpoint_every",
+                       "checkpoint_interval", "checkpoint_file"});
     if (audit["path"]) config.audit.path = reader.string(audit["path"], "audit.path");
     if (audit["sync"]) {
       config.audit.full_sync = reader.choice<bool>(
@@ -357,6 +356,22 @@ Config parse(const YAML::Node& root, const std::string& source) {
           {"normal", "full"});
     }
     if (audit["redact"]) config.audit.redact = reader.strings(audit["redact"], "audit.redact");
+    auto& checkpoints = config.audit.checkpoints;
+    if (audit["checkpoint_key"]) checkpoints.key = reader.string(audit["checkpoint_key"], "audit.checkpoint_key");
+    if (audit["checkpoint_name"]) checkpoints.name = reader.string(audit["checkpoint_name"], "audit.checkpoint_name");
+    if (audit["checkpoint_every"]) {
+      checkpoints.every_rows = reader.positive_int(audit["checkpoint_every"], "audit.checkpoint_every");
+    }
+    if (audit["checkpoint_interval"]) {
+      checkpoints.interval = reader.duration(audit["checkpoint_interval"], "audit.checkpoint_interval");
+    }
+    if (audit["checkpoint_file"]) checkpoints.file = reader.string(audit["checkpoint_file"], "audit.checkpoint_file");
+    for (const auto* key : {"checkpoint_key", "checkpoint_file"}) {
+      if (audit[key] && config.audit.path.empty()) {
+        reader.fail(audit[key], std::string("audit.") + key, "needs audit.path: there is no log to checkpoint");
+      }
+    }
+    if (!checkpoints.key.empty() && checkpoints.file.empty()) checkpoints.file = config.audit.path + ".checkpoint";
   }
   if (const auto dry_run = root["dry_run"]) {
     reader.expect_map(dry_run, "dry_run", {"argument"});
@@ -501,6 +516,14 @@ std::string to_yaml(const Config& config) {
     out << YAML::Key << "path" << YAML::Value << literal(config.audit.path);
     out << YAML::Key << "sync" << YAML::Value << (config.audit.full_sync ? "full" : "normal");
     out << YAML::Key << "redact" << YAML::Value << YAML::Flow << literals(config.audit.redact);
+    const auto& checkpoints = config.audit.checkpoints;
+    if (!checkpoints.key.empty()) {
+      out << YAML::Key << "checkpoint_key" << YAML::Value << literal(checkpoints.key);
+      out << YAML::Key << "checkpoint_name" << YAML::Value << literal(checkpoints.name);
+      out << YAML::Key << "checkpoint_every" << YAML::Value << checkpoints.every_rows;
+      out << YAML::Key << "checkpoint_interval" << YAML::Value << (std::to_string(checkpoints.interval.count()) + "s");
+      out << YAML::Key << "checkpoint_file" << YAML::Value << literal(checkpoints.file);
+    }
     out << YAML::EndMap;
   }
   out << YAML::Key << "dry_run" << YAML::Value << YAML::BeginMap;

@@ -1,8 +1,12 @@
 #include "proxy/audit_command.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -11,9 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/signed_note.h"
 #include "audit/sqlite_store.h"
 #include "audit/verifier.h"
 #include "mcp/digest.h"
+#include "policy/config.h"
 
 namespace sluice::proxy {
 namespace {
@@ -26,7 +32,9 @@ constexpr std::string_view audit_usage = R"(Usage:
   sluice audit query  --db DB [--since TIME] [--until TIME] [--kind KIND] [--tool NAME]
                       [--decision ACTION] [--principal NAME] [--session ID] [--limit N] [--json]
   sluice audit export --db DB [--output FILE]
-  sluice audit verify --db DB
+  sluice audit verify --db DB [--key VKEY|FILE] [--checkpoint FILE]
+  sluice audit keygen --out PREFIX [--name NAME]
+  sluice audit seal   --db DB [--next FILE] [--key PEM] [--key-name NAME] [--checkpoint-file FILE]
 
 tail     the last N events (default 20); -f keeps printing new ones as they come
 show     one event: its record, leaf and chain hashes
@@ -34,8 +42,20 @@ query    events matching every filter given; TIME is UTC ISO 8601, e.g.
          2026-11-25T13:00:00Z (since: inclusive, until: exclusive)
 export   every event as JSON Lines (the record, plus "leaf" and "chain" in hex),
          streamed to stdout or FILE, for SIEM ingestion
-verify   recomputes the hash chain from the records; exit 0 when every row holds,
-         else prints the first bad row and what is wrong with it, and exits 1
+verify   recomputes the hash chain, the Merkle roots and the signed checkpoints from
+         the records, and follows sealed files into their successors; exit 0 when
+         everything holds, else prints the first bad row and what is wrong, and exits 1.
+         --key pins the checkpoints' verifier key (the line in PREFIX.pub, or that file);
+         --checkpoint checks the log against a checkpoint kept outside it
+         (audit.checkpoint_file): rows it attests that are gone are reported TRUNCATED
+keygen   writes an Ed25519 key pair for signed checkpoints: PREFIX.pem (the private
+         key, mode 0600: audit.checkpoint_key) and PREFIX.pub (the verifier key);
+         --name is the key's name in the signatures (default sluice.local/audit,
+         audit.checkpoint_name)
+seal     closes DB for good: a final signed checkpoint (with --key), a last row naming
+         the successor, and the successor FILE (default: DB's name with the time),
+         whose first row carries DB's head. A running Sluice follows into it; verify
+         checks the files as one log
 
 Output is a table by default; --json prints one JSON record per line.
 docs/audit-format.md describes records and hashes.
@@ -52,6 +72,11 @@ pin    accept the latest definition of TOOL that Sluice saw (a tool_changed even
        --upstream defaults to "upstream" (upstream.name of the configuration);
        --by names who re-pinned (default: the local user)
 )";
+
+std::string local_user() {
+  const char* user = std::getenv("USER");
+  return user != nullptr ? user : "operator";
+}
 
 struct Common {
   std::optional<std::string> db;
@@ -253,31 +278,136 @@ int export_events(Arguments& args, Common& common) {
   return 0;
 }
 
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(path + ": cannot read the " + what);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (content.size() > 64 * 1024) throw UsageError(path + ": too large for a " + what);
+  return content;
+}
+
+// A verifier key given as itself, or as the file `sluice audit keygen` wrote it to.
+audit::NoteVerifier verifier_key(const std::string& text) {
+  auto key = text;
+  if (::access(text.c_str(), R_OK) == 0) {
+    key = read_file(text, "verifier key");
+    key = key.substr(0, key.find('\n'));
+  }
+  std::string error;
+  auto verifier = audit::NoteVerifier::parse(key, error);
+  if (!verifier) throw UsageError("--key: " + error);
+  return *verifier;
+}
+
 int verify_log(Arguments& args, Common& common) {
+  audit::VerifyOptions options;
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "--db") {
       common.db = args.value_of(arg);
+    } else if (arg == "--key") {
+      options.key = verifier_key(std::string(args.value_of(arg)));
+    } else if (arg == "--checkpoint") {
+      options.external_checkpoint = read_file(std::string(args.value_of(arg)), "checkpoint");
     } else {
       unknown_option("audit verify", arg);
     }
   }
-  const auto store = open_store(common, true);
-  const auto report = audit::verify(store);
+  open_store(common, true);  // the usage errors: no --db, no such file
+  const auto report = audit::verify(*common.db, options);
+  const auto files = report.files.size() > 1 ? " in " + std::to_string(report.files.size()) + " files" : "";
   if (report.ok) {
-    std::cout << "ok: " << report.events << " events, chain head " << report.head << '\n';
+    std::cout << "ok: " << report.events << " events" << files;
+    if (report.checkpoints > 0) std::cout << ", " << report.checkpoints << " signed checkpoints";
+    std::cout << ", chain head " << report.head << '\n';
+    for (const auto& note : report.notes) std::cout << "note: " << note << '\n';
     return 0;
   }
   std::cout << "FAILED: ";
+  if (report.files.size() > 1 || report.bad_file != *common.db) std::cout << report.bad_file << ": ";
   if (report.bad_seq) std::cout << "event " << *report.bad_seq << ": ";
-  std::cout << report.problem << "\n(" << report.events << " events before it verified, chain head " << report.head
-            << ")\n";
+  std::cout << report.problem << "\n(" << report.events << " events before it verified" << files << ")\n";
   return 1;
 }
 
-std::string local_user() {
-  const char* user = std::getenv("USER");
-  return user != nullptr ? user : "operator";
+int keygen(Arguments& args) {
+  std::optional<std::string> prefix;
+  std::string name = policy::CheckpointConfig{}.name;
+  while (!args.done()) {
+    const auto arg = args.take();
+    if (arg == "--out") {
+      prefix = args.value_of(arg);
+    } else if (arg == "--name") {
+      name = args.value_of(arg);
+    } else {
+      unknown_option("audit keygen", arg);
+    }
+  }
+  if (!prefix) throw UsageError("--out PREFIX is required: keygen writes PREFIX.pem and PREFIX.pub");
+  const auto private_path = *prefix + ".pem";
+  const auto public_path = *prefix + ".pub";
+  for (const auto& path : {private_path, public_path}) {
+    if (::access(path.c_str(), F_OK) == 0) throw UsageError(path + " exists; keygen never overwrites a key");
+  }
+  const auto pair = audit::generate_key_pair(name);
+  // Created 0600 from the start: the key is never readable by others, not even briefly.
+  const int fd = ::open(private_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(private_path + ": " + std::strerror(errno));
+  const bool written = ::write(fd, pair.private_pem.data(), pair.private_pem.size()) ==
+                       static_cast<ssize_t>(pair.private_pem.size());
+  ::close(fd);
+  if (!written) throw std::runtime_error(private_path + ": cannot write the key");
+  std::ofstream(public_path) << pair.verifier_key << '\n';
+  std::cout << "private key: " << private_path << " (audit.checkpoint_key; keep it secret)\n"
+            << "verifier key: " << pair.verifier_key << "\n             (in " << public_path
+            << "; give it to whoever verifies: sluice audit verify --key " << public_path << ")\n";
+  return 0;
+}
+
+// The successor's default name: DB's stem and the time, beside it.
+std::string default_successor(const std::string& db) {
+  const std::filesystem::path path(db);
+  auto stamp = audit::audit_time_now().substr(0, 19);  // 2026-11-25T14:53:13
+  std::erase(stamp, ':');
+  std::erase(stamp, '-');
+  return (path.parent_path() / (path.stem().string() + "." + stamp + "Z" + path.extension().string())).string();
+}
+
+int seal(Arguments& args, Common& common) {
+  std::optional<std::string> next;
+  std::optional<std::string> key;
+  std::optional<std::string> checkpoint_file;
+  std::string key_name = policy::CheckpointConfig{}.name;
+  while (!args.done()) {
+    const auto arg = args.take();
+    if (arg == "--db") {
+      common.db = args.value_of(arg);
+    } else if (arg == "--next") {
+      next = args.value_of(arg);
+    } else if (arg == "--key") {
+      key = args.value_of(arg);
+    } else if (arg == "--key-name") {
+      key_name = args.value_of(arg);
+    } else if (arg == "--checkpoint-file") {
+      checkpoint_file = args.value_of(arg);
+    } else {
+      unknown_option("audit seal", arg);
+    }
+  }
+  if (checkpoint_file && !key) throw UsageError("--checkpoint-file needs --key: only a signed checkpoint is written");
+  auto store = open_store(common, false);
+  std::optional<audit::NoteSigner> signer;
+  if (key) signer = audit::NoteSigner::from_pem_file(*key, key_name);
+  const auto result = store.seal(next.value_or(default_successor(store.path())), signer ? &*signer : nullptr, local_user());
+  if (result.checkpoint) {
+    const auto note = json::parse(result.checkpoint->record)["data"]["note"].get<std::string>();
+    if (checkpoint_file) std::ofstream(*checkpoint_file) << note;
+    std::cout << "final checkpoint: row " << result.checkpoint->seq << (checkpoint_file ? ", copied to " + *checkpoint_file : "")
+              << '\n';
+  }
+  std::cout << "sealed " << store.path() << " at row " << result.seal.seq << " (head " << mcp::to_hex(result.seal.chain)
+            << ")\nthe log continues in " << result.successor << '\n';
+  return 0;
 }
 
 int list_tools(Arguments& args, Common& common) {
@@ -376,7 +506,10 @@ int audit_command(Arguments& args) {
   if (*verb == "query") return query(args, common);
   if (*verb == "export") return export_events(args, common);
   if (*verb == "verify") return verify_log(args, common);
-  throw UsageError("audit: unknown command \"" + std::string(*verb) + "\"; expected tail, show, query, export or verify");
+  if (*verb == "keygen") return keygen(args);
+  if (*verb == "seal") return seal(args, common);
+  throw UsageError("audit: unknown command \"" + std::string(*verb) +
+                   "\"; expected tail, show, query, export, verify, keygen or seal");
 }
 
 int tools_command(Arguments& args) {

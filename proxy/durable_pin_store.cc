@@ -11,12 +11,14 @@ DurablePinStore::DurablePinStore(std::unique_ptr<audit::SqliteStore> reader, aud
 
 bool DurablePinStore::has_pins(const std::string& upstream) const {
   if (recent_.has_pins(upstream)) return true;
+  reader_->follow_seals();
   const auto pins = reader_->pins();
   return std::any_of(pins.begin(), pins.end(), [&](const audit::PinRecord& pin) { return pin.upstream == upstream; });
 }
 
 std::optional<std::string> DurablePinStore::pinned_hash(const std::string& upstream, const std::string& tool) const {
   try {
+    reader_->follow_seals();
     if (const auto stored = reader_->pin(upstream, tool)) return stored->hash;
   } catch (const audit::StoreError& e) {
     // Unreadable pins count as no pin: the tool is then treated as changed.

@@ -1,6 +1,7 @@
 #include "proxy/run_command.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,6 +33,25 @@ std::string local_principal() {
   return "uid:" + std::to_string(::geteuid());
 }
 
+// Reads the signing key at startup, so that a missing or wrong key stops Sluice
+// with a message naming the file instead of failing at the first checkpoint.
+audit::CheckpointOptions checkpoint_options(const policy::CheckpointConfig& config) {
+  audit::CheckpointOptions options;
+  if (config.key.empty()) return options;
+  struct stat status {};
+  if (::stat(config.key.c_str(), &status) == 0 && (status.st_mode & 077) != 0) {
+    spdlog::warn("audit.checkpoint_key {} is readable by others (mode {:o}); chmod 600 it", config.key,
+                 status.st_mode & 0777);
+  }
+  options.signer = audit::NoteSigner::from_pem_file(config.key, config.name);
+  options.every_rows = config.every_rows;
+  options.interval = config.interval;
+  options.file = config.file;
+  spdlog::info("audit checkpoints signed by {} every {} rows or {}s, copied to {}", options.signer->verifier_key(),
+               config.every_rows, config.interval.count(), config.file);
+  return options;
+}
+
 }  // namespace
 
 int run_proxy(const RunOptions& options) {
@@ -51,7 +71,8 @@ int run_proxy(const RunOptions& options) {
   if (!config.audit.path.empty()) {
     const auto durability = config.audit.full_sync ? audit::Durability::full : audit::Durability::normal;
     audit_log = std::make_unique<audit::AuditWriter>(
-        executor, std::make_unique<audit::SqliteStore>(config.audit.path, durability));
+        executor, std::make_unique<audit::SqliteStore>(config.audit.path, durability),
+        checkpoint_options(config.audit.checkpoints));
     pins = std::make_unique<DurablePinStore>(std::make_unique<audit::SqliteStore>(config.audit.path, durability),
                                              *audit_log);
     spdlog::info("audit log: {} (sync {})", config.audit.path, config.audit.full_sync ? "full" : "normal");

@@ -19,13 +19,13 @@ const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const sql = (db, statement) => spawnSync('sqlite3', [db, statement], { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
 
-function auditedSetup({ redact = [] } = {}) {
+function auditedSetup({ redact = [], checkpoints = '' } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-audit-'));
   const db = path.join(dir, 'audit.db');
   const config = path.join(dir, 'sluice.yaml');
   writeFileSync(
     config,
-    `audit:\n  path: ${db}\n  redact: ${JSON.stringify(redact)}\n` +
+    `audit:\n  path: ${db}\n  redact: ${JSON.stringify(redact)}\n${checkpoints}` +
       'policy:\n  default: allow\n  rules:\n    - { name: no-deletes, match: { tool: "*_delete" }, action: deny }\n',
   );
   return { dir, db, config };
@@ -271,5 +271,82 @@ describe('several Sluice processes sharing one audit log', () => {
     const count = (kind) => Number(sql(setup.db, `SELECT count(*) FROM events WHERE kind = '${kind}' AND tool = 'pods_list'`).stdout);
     assert.equal(count('decision'), clients * callsEach);
     assert.equal(count('outcome'), clients * callsEach);
+  });
+});
+
+describe('signed checkpoints and rotation', () => {
+  // A key from `sluice audit keygen`, and a log that Sluice checkpoints every 4 rows.
+  function signedSetup() {
+    const keyDir = mkdtempSync(path.join(tmpdir(), 'sluice-key-'));
+    const prefix = path.join(keyDir, 'audit-signing');
+    const keygen = sluice('audit', 'keygen', '--out', prefix);
+    assert.equal(keygen.status, 0, keygen.stderr);
+    assert.equal(statSync(`${prefix}.pem`).mode & 0o777, 0o600);
+    const checkpointFile = path.join(keyDir, 'elsewhere.checkpoint');
+    const setup = auditedSetup({
+      checkpoints: `  checkpoint_key: ${prefix}.pem\n  checkpoint_every: 4\n  checkpoint_file: ${checkpointFile}\n`,
+    });
+    return { ...setup, prefix, checkpointFile };
+  }
+
+  it('attests the log outside it, so that rows cut from its end are reported TRUNCATED', async () => {
+    const setup = signedSetup();
+    const { client } = await audited(setup);
+    for (let i = 0; i < 6; i++) await client.callTool({ name: 'pods_list', arguments: { namespace: `ns-${i}` } });
+    await client.close();
+
+    const checkpoints = rows(setup.db, "kind = 'checkpoint'");
+    assert.ok(checkpoints.length >= 2, `${checkpoints.length} checkpoints`);
+    // The last one, written at shutdown, attests every row before it, and is the one outside.
+    const last = checkpoints.at(-1);
+    assert.equal(Number(sql(setup.db, 'SELECT max(seq) FROM events').stdout), last.seq);
+    assert.equal(readFileSync(setup.checkpointFile, 'utf8'), last.data.note);
+    assert.match(last.data.note, new RegExp(`^sluice\\.local/[0-9a-f]{16}\n${last.seq - 1}\n[A-Za-z0-9+/]{43}=\n\n\u2014 sluice\\.local/audit `));
+
+    const pinned = ['--key', `${setup.prefix}.pub`, '--checkpoint', setup.checkpointFile];
+    const ok = sluice('audit', 'verify', '--db', setup.db, ...pinned);
+    assert.equal(ok.status, 0, ok.stdout);
+    assert.match(ok.stdout, new RegExp(`ok: ${last.seq} events, ${checkpoints.length} signed checkpoints`));
+
+    // Cutting rows off the end leaves a chain that holds; only the outside copy shows it.
+    const cut = path.join(setup.dir, 'cut.db');
+    copyFileSync(setup.db, cut);
+    assert.equal(sql(cut, `DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE seq > ${last.seq - 3};`).status, 0);
+    assert.equal(sluice('audit', 'verify', '--db', cut).status, 0);
+    const truncated = sluice('audit', 'verify', '--db', cut, ...pinned);
+    assert.equal(truncated.status, 1);
+    assert.match(truncated.stdout, new RegExp(`TRUNCATED: .* rows ${last.seq - 2}\\.\\.${last.seq - 1} were removed`));
+
+    // Pinned to a key that did not sign them, the checkpoints fail.
+    const wrongKey = sluice('audit', 'verify', '--db', setup.db, '--key',
+      'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
+    assert.equal(wrongKey.status, 1);
+    assert.match(wrongKey.stdout, /signed by another key/);
+  });
+
+  it('seals a file into a successor that a running Sluice continues in, and verifies the files as one', async () => {
+    const setup = signedSetup();
+    const { client } = await audited(setup);
+    await client.callTool({ name: 'pods_list', arguments: { namespace: 'before' } });
+    const next = path.join(setup.dir, 'audit-2.db');
+    const seal = sluice('audit', 'seal', '--db', setup.db, '--next', next, '--key', `${setup.prefix}.pem`);
+    assert.equal(seal.status, 0, seal.stderr);
+    assert.match(seal.stdout, /final checkpoint: row \d+\nsealed .* at row \d+ .*\nthe log continues in .*audit-2\.db/);
+    await client.callTool({ name: 'pods_list', arguments: { namespace: 'after' } });
+    await client.close();
+
+    const decided = (db) => rows(db, "kind = 'decision'").map((d) => d.arguments.namespace);
+    assert.deepEqual(decided(setup.db), ['before']);
+    assert.deepEqual(decided(next), ['after']);
+    assert.equal(rows(next, 'seq = 1')[0].kind, 'continue');
+    const verify = sluice('audit', 'verify', '--db', setup.db, '--key', `${setup.prefix}.pub`);
+    assert.equal(verify.status, 0, verify.stdout);
+    assert.match(verify.stdout, / in 2 files, /);
+
+    // A second seal into a file that exists is refused and changes nothing.
+    const again = sluice('audit', 'seal', '--db', next, '--next', setup.db);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /exists/);
+    assert.equal(sluice('audit', 'verify', '--db', setup.db).status, 0);
   });
 });

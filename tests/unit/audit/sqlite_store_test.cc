@@ -92,8 +92,28 @@ TEST_CASE("a new log file is marked as Sluice's, versioned, and in WAL mode") {
 
   Connection other(path);
   REQUIRE(other.integer("PRAGMA application_id") == 0x534C4345);
-  REQUIRE(other.integer("PRAGMA user_version") == 1);
+  REQUIRE(other.integer("PRAGMA user_version") == 2);
   REQUIRE(other.text("PRAGMA journal_mode") == "wal");
+  REQUIRE(other.text("SELECT value FROM meta WHERE key = 'log_id'").size() == 16);
+}
+
+TEST_CASE("a log of schema 1 is migrated when opened for writing, and keeps its rows") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  {
+    SqliteStore store(path, Durability::normal);
+    store.append({decision("written-by-version-1")});
+  }
+  {
+    Connection old(path);
+    old.execute("DROP TABLE meta");
+    old.execute("PRAGMA user_version = 1");
+  }
+  REQUIRE(SqliteStore(path, Durability::normal, true).log_id().empty());
+  SqliteStore store(path, Durability::normal);
+  REQUIRE(store.log_id().size() == 16);
+  REQUIRE(Connection(path).integer("PRAGMA user_version") == 2);
+  REQUIRE(store.event(1)->tool == "written-by-version-1");
 }
 
 TEST_CASE("a full-durability log syncs at every commit, a normal one does not") {
@@ -258,7 +278,7 @@ TEST_CASE("a file that is not a Sluice audit log is refused, naming it, and left
   }
   SECTION("a log written by a newer Sluice") {
     { SqliteStore store(path, Durability::normal); }
-    Connection(path).execute("PRAGMA user_version = 2");
+    Connection(path).execute("PRAGMA user_version = 3");
     const auto message = refusal(path);
     REQUIRE_THAT(message, Contains(path) && Contains("newer"));
   }

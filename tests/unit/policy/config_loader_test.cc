@@ -255,9 +255,26 @@ TEST_CASE("the audit section names the log, its durability and what to redact") 
     CHECK_THAT(error_of("audit:\n  path: a.db\n  sync: always\n"),
                StartsWith("sluice.yaml:3: audit.sync: expected one of normal, full, got \"always\""));
   }
-  SECTION("signed checkpoints are refused rather than ignored") {
-    CHECK_THAT(error_of("audit:\n  path: a.db\n  checkpoint_key: audit-signing.pem\n"),
-               StartsWith("sluice.yaml:3: audit.checkpoint_key: signed checkpoints are not supported"));
+  SECTION("signed checkpoints: the key, with defaults for the rest") {
+    const auto config = load("audit:\n  path: /var/lib/a.db\n  checkpoint_key: /etc/sluice/signing.pem\n");
+    CHECK(config.audit.checkpoints.key == "/etc/sluice/signing.pem");
+    CHECK(config.audit.checkpoints.name == "sluice.local/audit");
+    CHECK(config.audit.checkpoints.every_rows == 1000);
+    CHECK(config.audit.checkpoints.interval == std::chrono::seconds(60));
+    CHECK(config.audit.checkpoints.file == "/var/lib/a.db.checkpoint");
+  }
+  SECTION("signed checkpoints: every key given") {
+    const auto config = load(
+        "audit:\n  path: a.db\n  checkpoint_key: k.pem\n  checkpoint_name: example.com/log\n"
+        "  checkpoint_every: 10\n  checkpoint_interval: 5m\n  checkpoint_file: /mnt/other/a.checkpoint\n");
+    CHECK(config.audit.checkpoints.name == "example.com/log");
+    CHECK(config.audit.checkpoints.every_rows == 10);
+    CHECK(config.audit.checkpoints.interval == std::chrono::minutes(5));
+    CHECK(config.audit.checkpoints.file == "/mnt/other/a.checkpoint");
+  }
+  SECTION("a checkpoint key without a log") {
+    CHECK_THAT(error_of("audit:\n  checkpoint_key: k.pem\n"),
+               StartsWith("sluice.yaml:2: audit.checkpoint_key: needs audit.path"));
   }
   SECTION("an unknown key") {
     CHECK_THAT(error_of("audit:\n  paths: a.db\n"),
