@@ -48,12 +48,20 @@ CREATE TABLE pins (
 );
 )sql";
 
-// Version 2: the log's identity, named in its checkpoints' origin.
+// Version 2: the log's identity, named in its checkpoints' origin, and approval
+// requests (state, like pins: every change is also an event).
 constexpr const char* schema_meta = R"sql(
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE approvals (
+  id      TEXT PRIMARY KEY,
+  state   TEXT NOT NULL,
+  created TEXT NOT NULL,
+  record  TEXT NOT NULL
+);
+CREATE INDEX approvals_by_state ON approvals(state, created);
 )sql";
 
 // Where a seal's `next` points: beside the sealed file unless it is absolute.
@@ -305,10 +313,12 @@ void SqliteStore::rollback() {
   if (db_ != nullptr && sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-std::vector<StoredEvent> SqliteStore::append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins) {
+std::vector<StoredEvent> SqliteStore::append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins,
+                                             const std::vector<ApprovalRecord>& approvals) {
   try {
     begin_append();
     auto stored = append_locked(events, pins);
+    for (const auto& approval : approvals) put_approval(approval);
     execute("COMMIT");
     return stored;
   } catch (const StoreError& e) {
@@ -507,6 +517,93 @@ SealResult SqliteStore::seal(const std::string& next_path, const NoteSigner* sig
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(next_path + suffix);
     }
     throw StoreError(path_ + ": cannot seal the audit log: " + e.what());
+  }
+}
+
+}  // namespace sluice::audit
+
+namespace sluice::audit {
+
+void SqliteStore::put_approval(const ApprovalRecord& approval) {
+  Statement upsert(db_,
+                   "INSERT INTO approvals (id, state, created, record) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT (id) DO UPDATE SET state = ?2, record = ?4");
+  upsert.bind(1, approval.id);
+  upsert.bind(2, std::string(to_string(approval.state)));
+  upsert.bind(3, approval.created);
+  upsert.bind(4, to_json(approval).dump());
+  upsert.step();
+}
+
+std::vector<ApprovalRecord> SqliteStore::approvals(std::optional<ApprovalState> state, std::int64_t limit) const {
+  std::string sql = "SELECT record FROM approvals";
+  if (state) sql += " WHERE state = ?1";
+  sql += state == ApprovalState::pending ? " ORDER BY created" : " ORDER BY created DESC";
+  sql += " LIMIT " + std::to_string(limit);
+  Statement select(db_, sql);
+  if (state) select.bind(1, std::string(to_string(*state)));
+  std::vector<ApprovalRecord> out;
+  while (select.step()) {
+    if (auto record = approval_from_json(nlohmann::json::parse(select.text(0), nullptr, false))) {
+      out.push_back(std::move(*record));
+    }
+  }
+  return out;
+}
+
+std::optional<ApprovalRecord> SqliteStore::approval(const std::string& id) const {
+  Statement select(db_, "SELECT record FROM approvals WHERE id = ?1");
+  select.bind(1, id);
+  if (!select.step()) return std::nullopt;
+  return approval_from_json(nlohmann::json::parse(select.text(0), nullptr, false));
+}
+
+std::int64_t SqliteStore::data_version() const {
+  Statement version(db_, "PRAGMA data_version");
+  version.step();
+  return version.integer(0);
+}
+
+AuditEvent approval_event(const ApprovalRecord& request, const std::string& actor, const std::string& what) {
+  AuditEvent event;
+  event.kind = "approval";
+  event.session = request.session;
+  event.principal = actor;
+  event.upstream = request.upstream;
+  event.tool = request.tool;
+  event.tool_class = request.tool_class;
+  event.decision = std::string(to_string(request.state));
+  event.rule = request.rule;
+  event.reason = request.comment;
+  event.approval_id = request.id;
+  event.arguments_hash = request.arguments_hash;
+  event.detail = what;
+  return event;
+}
+
+VoteOutcome SqliteStore::vote(const std::string& id, const Approver& approver, bool approve,
+                              const std::string& comment) {
+  try {
+    begin_append();
+    auto request = approval(id);
+    if (!request) {
+      execute("ROLLBACK");
+      return {VoteError::not_found, std::nullopt};
+    }
+    const auto error = apply_vote(*request, approver, approve, comment, audit_time_now());
+    if (error != VoteError::none && error != VoteError::expired) {
+      execute("ROLLBACK");
+      return {error, request};
+    }
+    const auto what = error == VoteError::expired ? std::string("expired")
+                                                  : std::string(approve ? "approved by " : "denied by ") + approver.name;
+    append_locked({approval_event(*request, approver.name, what)}, {});
+    put_approval(*request);
+    execute("COMMIT");
+    return {error, request};
+  } catch (const StoreError& e) {
+    rollback();
+    throw StoreError(path_ + ": cannot record the vote: " + e.what());
   }
 }
 

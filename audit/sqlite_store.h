@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/approvals.h"
 #include "audit/event.h"
 #include "audit/merkle.h"
 #include "audit/signed_note.h"
@@ -56,6 +57,14 @@ struct EventQuery {
 
 enum class Durability { normal, full };
 
+struct VoteOutcome {
+  VoteError error = VoteError::none;
+  std::optional<ApprovalRecord> request;  // as it is now
+};
+
+// The event that records a change of an approval request, made by `actor`.
+AuditEvent approval_event(const ApprovalRecord& request, const std::string& actor, const std::string& what);
+
 struct SealResult {
   std::optional<StoredEvent> checkpoint;  // the final checkpoint, when signed
   StoredEvent seal;                       // the sealed file's last row
@@ -72,9 +81,21 @@ class SqliteStore {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Appends the events, and applies the pins, in one transaction: all or nothing.
-  // Assigns each event its seq and time. Throws StoreError, with nothing written.
-  std::vector<StoredEvent> append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins = {});
+  // Appends the events, and applies the pins and approval states, in one transaction:
+  // all or nothing. Assigns each event its seq and time. Throws StoreError, with
+  // nothing written.
+  std::vector<StoredEvent> append(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins = {},
+                                  const std::vector<ApprovalRecord>& approvals = {});
+
+  // One vote on an approval request, checked and recorded (state and event) under
+  // the write lock, so that Sluice, the web UI and `sluice approvals` in other
+  // processes never decide one request twice. Throws StoreError.
+  VoteOutcome vote(const std::string& id, const Approver& approver, bool approve, const std::string& comment);
+  // Requests in `state` (all when nullopt): pending ones oldest first, others newest first.
+  [[nodiscard]] std::vector<ApprovalRecord> approvals(std::optional<ApprovalState> state, std::int64_t limit) const;
+  [[nodiscard]] std::optional<ApprovalRecord> approval(const std::string& id) const;
+  // Changes when another connection has committed to the file (PRAGMA data_version).
+  [[nodiscard]] std::int64_t data_version() const;
 
   // Signs a checkpoint of the log as it is and appends it; nullopt when the newest
   // row is already a checkpoint. Throws StoreError.
@@ -109,6 +130,7 @@ class SqliteStore {
   void rollback();
   std::vector<StoredEvent> append_locked(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins);
   void catch_up_frontier();
+  void put_approval(const ApprovalRecord& approval);
   std::optional<StoredEvent> checkpoint_locked(const NoteSigner& signer);
   [[noreturn]] void fail(const std::string& what) const;
 

@@ -60,11 +60,17 @@ void AuditWriter::enqueue(Item item) {
   wake_.notify_one();
 }
 
-void AuditWriter::record(AuditEvent event) { enqueue(Item{std::move(event), std::nullopt, nullptr}); }
+void AuditWriter::record(AuditEvent event) { enqueue(Item{std::move(event), std::nullopt, std::nullopt, nullptr}); }
 
-void AuditWriter::pin(PinRecord pin, AuditEvent event) { enqueue(Item{std::move(event), std::move(pin), nullptr}); }
+void AuditWriter::pin(PinRecord pin, AuditEvent event) {
+  enqueue(Item{std::move(event), std::move(pin), std::nullopt, nullptr});
+}
 
-asio::awaitable<bool> AuditWriter::commit(AuditEvent event) {
+void AuditWriter::record_approval(ApprovalRecord approval, AuditEvent event) {
+  enqueue(Item{std::move(event), std::nullopt, std::move(approval), nullptr});
+}
+
+asio::awaitable<bool> AuditWriter::enqueue_and_wait(Item item) {
   struct Outcome {
     explicit Outcome(const asio::any_io_executor& executor) : settled(executor) {}
     bool done = false;
@@ -72,13 +78,33 @@ asio::awaitable<bool> AuditWriter::commit(AuditEvent event) {
     mcp::AsyncEvent settled;
   };
   auto outcome = std::make_shared<Outcome>(executor_);
-  enqueue(Item{std::move(event), std::nullopt, [outcome](bool ok) {
-                 outcome->done = true;
-                 outcome->ok = ok;
-                 outcome->settled.notify_all();
-               }});
+  item.done = [outcome](bool ok) {
+    outcome->done = true;
+    outcome->ok = ok;
+    outcome->settled.notify_all();
+  };
+  enqueue(std::move(item));
   while (!outcome->done) co_await outcome->settled.wait();
   co_return outcome->ok;
+}
+
+asio::awaitable<bool> AuditWriter::commit(AuditEvent event) {
+  return enqueue_and_wait(Item{std::move(event), std::nullopt, std::nullopt, nullptr});
+}
+
+asio::awaitable<bool> AuditWriter::commit_approval(ApprovalRecord approval, AuditEvent event) {
+  return enqueue_and_wait(Item{std::move(event), std::nullopt, std::move(approval), nullptr});
+}
+
+asio::awaitable<std::optional<VoteOutcome>> AuditWriter::vote(std::string id, Approver approver, bool approve,
+                                                              std::string comment) {
+  // Written by the writer's thread, read here after `done` was posted to the loop.
+  auto outcome = std::make_shared<std::optional<VoteOutcome>>();
+  Item item{std::nullopt, std::nullopt, std::nullopt, nullptr};
+  item.task = [outcome, id = std::move(id), approver = std::move(approver), approve,
+               comment = std::move(comment)](SqliteStore& store) { *outcome = store.vote(id, approver, approve, comment); };
+  const bool ok = co_await enqueue_and_wait(std::move(item));
+  co_return ok ? *outcome : std::nullopt;
 }
 
 void AuditWriter::run() {
@@ -107,14 +133,16 @@ void AuditWriter::run() {
     }
     std::vector<AuditEvent> events;
     std::vector<PinRecord> pins;
+    std::vector<ApprovalRecord> approvals;
     events.reserve(group.size());
     for (auto& item : group) {
-      events.push_back(std::move(item.event));
+      if (item.event) events.push_back(std::move(*item.event));
       if (item.pin) pins.push_back(std::move(*item.pin));
+      if (item.approval) approvals.push_back(std::move(*item.approval));
     }
     bool ok = true;
     try {
-      store_->append(events, pins);
+      if (!events.empty()) store_->append(events, pins, approvals);
       commits_.fetch_add(1);
       rows_since_checkpoint_ += static_cast<std::int64_t>(events.size());
       if (!healthy_.exchange(true)) spdlog::warn("audit log: writing again to {}", store_->path());
@@ -129,7 +157,16 @@ void AuditWriter::run() {
                     events.size(), e.what());
     }
     for (auto& item : group) {
-      if (item.done) asio::post(executor_, [done = std::move(item.done), ok] { done(ok); });
+      bool item_ok = ok;
+      if (ok && item.task) {
+        try {
+          item.task(*store_);
+        } catch (const StoreError& e) {
+          item_ok = false;
+          spdlog::error("audit log: {}", e.what());
+        }
+      }
+      if (item.done) asio::post(executor_, [done = std::move(item.done), item_ok] { done(item_ok); });
     }
     checkpoint(false);
   }

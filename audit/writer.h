@@ -45,6 +45,14 @@ class AuditWriter {
   void record(AuditEvent event);
   // Queues a pin together with the event that records it.
   void pin(PinRecord pin, AuditEvent event);
+  // Records an approval request's state with the event that records the change;
+  // resumes once committed, false if it could not be.
+  asio::awaitable<bool> commit_approval(ApprovalRecord approval, AuditEvent event);
+  // Queues the same without waiting.
+  void record_approval(ApprovalRecord approval, AuditEvent event);
+  // A vote, checked and recorded on the writer's connection (SqliteStore::vote);
+  // nullopt when the store failed.
+  asio::awaitable<std::optional<VoteOutcome>> vote(std::string id, Approver approver, bool approve, std::string comment);
 
   [[nodiscard]] bool healthy() const { return healthy_.load(); }
   [[nodiscard]] std::string last_error() const;
@@ -52,10 +60,14 @@ class AuditWriter {
 
  private:
   struct Item {
-    AuditEvent event;
+    std::optional<AuditEvent> event;
     std::optional<PinRecord> pin;
+    std::optional<ApprovalRecord> approval;
     std::function<void(bool)> done;  // runs on the loop
+    // Work of its own on the store, in its own transaction after the group's.
+    std::function<void(SqliteStore&)> task = nullptr;
   };
+  asio::awaitable<bool> enqueue_and_wait(Item item);
   void enqueue(Item item);
   void run();
   // On the writer's thread: signs a checkpoint when one is due (or `now`).

@@ -11,6 +11,7 @@ int jsonrpc_code(Error error) {
     case Error::duplicate_id:
     case Error::reserved_id: return -32600;
     case Error::upstream_exited: return -31001;
+    case Error::audit_unavailable: return -31002;
   }
   return -32603;
 }
@@ -24,6 +25,7 @@ std::string_view describe(Error error) {
     case Error::duplicate_id: return "Invalid Request: id already in use by a request in flight";
     case Error::reserved_id: return "Invalid Request: string ids starting with \"sluice-\" are reserved for Sluice";
     case Error::upstream_exited: return "Upstream MCP server exited";
+    case Error::audit_unavailable: return "Sluice could not write its audit log, so the call was not forwarded";
   }
   return "Internal error";
 }

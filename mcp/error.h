@@ -14,6 +14,7 @@ enum class Error {
   duplicate_id,        // reuses the id of a request still awaiting its response
   reserved_id,         // an id of the form Sluice uses for its own requests
   upstream_exited,     // the upstream server went away with the request in flight
+  audit_unavailable,   // Sluice could not record what it must record before acting
 };
 
 // JSON-RPC codes. Errors of the message itself use the standard codes; errors that

@@ -121,6 +121,15 @@ struct AuditConfig {
   CheckpointConfig checkpoints;
 };
 
+// How a call that needs approval is held (docs/approvals.md).
+enum class HoldMode { wait, defer };
+
+struct ApprovalConfig {
+  HoldMode hold = HoldMode::wait;
+  std::chrono::seconds timeout{600};
+  std::chrono::seconds progress_interval{10};
+};
+
 struct DryRunConfig {
   std::string argument = "dryRun";
 };
@@ -130,6 +139,7 @@ struct Config {
   UpstreamConfig upstream;
   PolicyConfig policy;
   AuditConfig audit;
+  ApprovalConfig approval;
   DryRunConfig dry_run;
 };
 

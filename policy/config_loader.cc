@@ -325,12 +325,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return config;
   // Sections of DESIGN.md that this version cannot act on yet are refused rather
   // than silently ignored: a setting that looks active but is not is worse than none.
-  for (const auto* later : {"listen", "ui", "approval"}) {
+  for (const auto* later : {"listen", "ui"}) {
     if (root.IsMap() && root[later]) {
       reader.fail(root[later], later, "not supported by this version of sluice; remove the section");
     }
   }
-  reader.expect_map(root, "", {"upstream", "policy", "audit", "dry_run"});
+  reader.expect_map(root, "", {"upstream", "policy", "audit", "approval", "dry_run"});
   if (const auto upstream = root["upstream"]) {
     reader.expect_map(upstream, "upstream", {"name", "command"});
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
@@ -372,6 +372,25 @@ Config parse(const YAML::Node& root, const std::string& source) {
       }
     }
     if (!checkpoints.key.empty() && checkpoints.file.empty()) checkpoints.file = config.audit.path + ".checkpoint";
+  }
+  if (const auto approval = root["approval"]) {
+    reader.expect_map(approval, "approval", {"hold", "timeout", "progress_interval"});
+    if (approval["hold"]) {
+      // auto is the design's default; until Sluice speaks the client's own channels
+      // (input_required, tasks) it behaves as wait, which is what auto falls back to.
+      config.approval.hold = reader.choice<policy::HoldMode>(
+          approval["hold"], "approval.hold",
+          [](std::string_view text) -> std::optional<policy::HoldMode> {
+            if (text == "wait" || text == "auto") return policy::HoldMode::wait;
+            if (text == "defer") return policy::HoldMode::defer;
+            return std::nullopt;
+          },
+          {"auto", "wait", "defer"});
+    }
+    if (approval["timeout"]) config.approval.timeout = reader.duration(approval["timeout"], "approval.timeout");
+    if (approval["progress_interval"]) {
+      config.approval.progress_interval = reader.duration(approval["progress_interval"], "approval.progress_interval");
+    }
   }
   if (const auto dry_run = root["dry_run"]) {
     reader.expect_map(dry_run, "dry_run", {"argument"});
@@ -526,6 +545,12 @@ std::string to_yaml(const Config& config) {
     }
     out << YAML::EndMap;
   }
+  out << YAML::Key << "approval" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "hold" << YAML::Value << (config.approval.hold == HoldMode::defer ? "defer" : "wait");
+  out << YAML::Key << "timeout" << YAML::Value << (std::to_string(config.approval.timeout.count()) + "s");
+  out << YAML::Key << "progress_interval" << YAML::Value
+      << (std::to_string(config.approval.progress_interval.count()) + "s");
+  out << YAML::EndMap;
   out << YAML::Key << "dry_run" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "argument" << YAML::Value << literal(config.dry_run.argument);
   out << YAML::EndMap;

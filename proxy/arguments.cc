@@ -1,5 +1,8 @@
 #include "proxy/arguments.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <iostream>
 #include <utility>
@@ -73,6 +76,11 @@ std::chrono::milliseconds parse_duration_option(std::string_view option, std::st
                      std::string(text) + "\"");
   }
   return *value;
+}
+
+std::string current_user() {
+  if (const auto* account = ::getpwuid(::geteuid()); account != nullptr) return account->pw_name;
+  return "uid:" + std::to_string(::geteuid());
 }
 
 }  // namespace sluice::proxy

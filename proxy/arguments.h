@@ -46,4 +46,8 @@ std::optional<std::string_view> take_verb(Arguments& args, std::string_view usag
 std::size_t parse_byte_size(std::string_view option, std::string_view text);
 std::chrono::milliseconds parse_duration_option(std::string_view option, std::string_view text);
 
+// The user this process runs as (from the password database, not the environment):
+// the principal of a stdio session, and who acts in `sluice approvals` and `tools pin`.
+std::string current_user();
+
 }  // namespace sluice::proxy

@@ -73,11 +73,6 @@ pin    accept the latest definition of TOOL that Sluice saw (a tool_changed even
        --by names who re-pinned (default: the local user)
 )";
 
-std::string local_user() {
-  const char* user = std::getenv("USER");
-  return user != nullptr ? user : "operator";
-}
-
 struct Common {
   std::optional<std::string> db;
   bool json_output = false;
@@ -398,7 +393,7 @@ int seal(Arguments& args, Common& common) {
   auto store = open_store(common, false);
   std::optional<audit::NoteSigner> signer;
   if (key) signer = audit::NoteSigner::from_pem_file(*key, key_name);
-  const auto result = store.seal(next.value_or(default_successor(store.path())), signer ? &*signer : nullptr, local_user());
+  const auto result = store.seal(next.value_or(default_successor(store.path())), signer ? &*signer : nullptr, current_user());
   if (result.checkpoint) {
     const auto note = json::parse(result.checkpoint->record)["data"]["note"].get<std::string>();
     if (checkpoint_file) std::ofstream(*checkpoint_file) << note;
@@ -445,7 +440,7 @@ int list_tools(Arguments& args, Common& common) {
 int pin_tool(Arguments& args, Common& common) {
   std::optional<std::string> tool;
   std::string upstream = "upstream";
-  std::string by = local_user();
+  std::string by = current_user();
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "--db") {

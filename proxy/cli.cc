@@ -6,6 +6,7 @@
 
 #include "policy/config_loader.h"
 #include "proxy/arguments.h"
+#include "proxy/approvals_command.h"
 #include "proxy/audit_command.h"
 #include "proxy/logging.h"
 #include "proxy/policy_command.h"
@@ -25,6 +26,7 @@ Commands:
   policy    check a configuration, or explain a decision: sluice help policy
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
+  approvals list, approve and deny held calls: sluice help approvals
   version   print the version
   help      show help for a command: sluice help run
 
@@ -51,13 +53,16 @@ upstream exits first, every request still in flight gets a JSON-RPC error
 (code -31001) and Sluice exits with status 1.
 
 Options:
-  --config FILE           sluice.yaml: upstream, policy, audit, dry_run (see
+  --config FILE           sluice.yaml: upstream, policy, audit, approval, dry_run (see
                           docs/configuration.md); Sluice refuses to start on an
                           invalid file
   --max-message-bytes N   largest message accepted from either side, in bytes;
                           suffixes KiB and MiB allowed (default: 64MiB)
   --shutdown-grace TIME   time the upstream gets to exit at each step of the
                           shutdown, e.g. 500ms, 5s, 1m (default: 5s)
+  --principal NAME        who the client is, in the audit log and for four eyes
+                          (default: the user Sluice runs as); whoever starts
+                          Sluice names its caller, e.g. the agent runtime
   -h, --help              show this help
 
 Example:
@@ -96,6 +101,9 @@ int run_subcommand(Arguments& args) {
       options.limits.max_message_bytes = parse_byte_size(arg, args.value_of(arg));
     } else if (arg == "--shutdown-grace") {
       options.shutdown_grace = parse_duration_option(arg, args.value_of(arg));
+    } else if (arg == "--principal") {
+      options.principal = args.value_of(arg);
+      if (options.principal.empty()) throw UsageError("--principal: a name is needed");
     } else {
       unknown_option("run", arg);
     }
@@ -133,6 +141,7 @@ int dispatch(Arguments& args) {
   if (command == "policy") return policy_command(args);
   if (command == "audit") return audit_command(args);
   if (command == "tools") return tools_command(args);
+  if (command == "approvals") return approvals_command(args);
   if (command == "version") {
     if (args.help_requested()) return print(version_help);
     return print("sluice " SLUICE_VERSION "\n");
@@ -145,6 +154,7 @@ int dispatch(Arguments& args) {
     if (topic == "policy") return print(policy_help());
     if (topic == "audit") return print(audit_help());
     if (topic == "tools") return print(tools_help());
+    if (topic == "approvals") return print(approvals_help());
     throw UsageError("help: no command \"" + std::string(topic) + "\"; see sluice --help");
   }
   throw UsageError("unknown command \"" + std::string(command) + "\"; see sluice --help");

@@ -4,6 +4,7 @@
 // each message in its own coroutine, so a suspended one holds up nothing else.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,12 @@ class SessionContext {
   // Sends a request of Sluice's own to the upstream and returns its response, which
   // the client never sees; nullopt when the upstream is gone.
   virtual asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) = 0;
+  // Sends a notification of Sluice's own to the client (progress while a call is held).
+  virtual void notify_client(const mcp::Message& notification) = 0;
+  // Runs `gone` once if the client cancels the request with this id, or goes away,
+  // before it is answered; forgotten when it is answered. Runs at once if the request
+  // is no longer awaited.
+  virtual void on_request_gone(const mcp::json& id, std::function<void()> gone) = 0;
 };
 
 // What a filter sees of one message in flight.

@@ -18,6 +18,8 @@
 #include "policy/engine.h"
 #include "policy/pin_store.h"
 #include "policy/tool_catalog.h"
+#include "proxy/approval_queue.h"
+#include "proxy/arguments.h"
 #include "proxy/durable_pin_store.h"
 #include "proxy/filters/audit_filter.h"
 #include "proxy/filters/policy_filter.h"
@@ -26,12 +28,6 @@
 
 namespace sluice::proxy {
 namespace {
-
-// On stdio the caller is whoever started Sluice: the local user.
-std::string local_principal() {
-  if (const auto* account = ::getpwuid(::geteuid()); account != nullptr) return account->pw_name;
-  return "uid:" + std::to_string(::geteuid());
-}
 
 // Reads the signing key at startup, so that a missing or wrong key stops Sluice
 // with a message naming the file instead of failing at the first checkpoint.
@@ -82,15 +78,20 @@ int run_proxy(const RunOptions& options) {
                  "until Sluice exits");
   }
   policy::ToolCatalog catalog(config.policy, *pins, config.upstream.name);
+  ApprovalQueue approvals(executor, audit_log.get(),
+                          audit_log ? std::make_unique<audit::SqliteStore>(config.audit.path, audit::Durability::normal, true)
+                                    : nullptr,
+                          redactor, config.approval);
+  approvals.cancel_orphans();
 
   mcp::ChildProcess upstream(executor, config.upstream.command, options.limits.max_message_bytes);
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   Pipeline pipeline;
-  pipeline.add(std::make_unique<PolicyFilter>(config, engine, catalog));
+  pipeline.add(std::make_unique<PolicyFilter>(config, engine, catalog, approvals));
   if (audit_log) pipeline.add(std::make_unique<AuditFilter>(*audit_log, redactor, config.upstream.name));
   Session session(executor, client, upstream.transport(), pipeline,
-                  SessionOptions{options.limits, local_principal()});
+                  SessionOptions{options.limits, options.principal.empty() ? current_user() : options.principal});
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {

@@ -15,6 +15,8 @@ struct RunOptions {
   mcp::ParseLimits limits;
   // How long the upstream gets to exit after its stdin closes, and again after SIGTERM.
   std::chrono::milliseconds shutdown_grace{5000};
+  // The caller, for the audit log and four eyes; empty: the local user.
+  std::string principal;
 };
 
 // Returns the process exit code: 0 when the client ended the session, 1 when the

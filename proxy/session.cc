@@ -72,6 +72,10 @@ asio::awaitable<SessionEnd> Session::run() {
     }
   });
   co_await read_client();
+  // A client that went away waits for nothing: held calls end, never forwarded.
+  std::vector<std::string> keys;
+  for (const auto& [key, watchers] : gone_watchers_) keys.push_back(key);
+  for (const auto& key : keys) request_gone(key);
   if (upstream_ended_) co_return SessionEnd::upstream_closed;
   upstream_.close_send();
   co_return SessionEnd::client_closed;
@@ -285,6 +289,7 @@ void Session::answer_client(mcp::Message response) {
     return;
   }
   auto batch = std::move(found->second.batch);
+  gone_watchers_.erase(found->first);
   client_requests_.erase(found);
   if (!batch) {
     client_.send(response.wire());
@@ -296,10 +301,12 @@ void Session::answer_client(mcp::Message response) {
 void Session::forget_cancelled(const mcp::Message& cancellation) {
   const auto& params = cancellation.params();
   if (!params.is_object() || !params.contains("requestId")) return;
-  const auto found = client_requests_.find(mcp::id_key(params["requestId"]));
+  const auto key = mcp::id_key(params["requestId"]);
+  const auto found = client_requests_.find(key);
   if (found == client_requests_.end()) return;
   auto batch = std::move(found->second.batch);
   client_requests_.erase(found);
+  request_gone(key);
   if (batch && batch->settle(nullptr) && !batch->responses.empty()) client_.send(batch->responses.dump());
 }
 
@@ -308,7 +315,29 @@ void Session::fail_pending_requests(mcp::Error error, const std::string& detail)
   ids.reserve(client_requests_.size());
   for (const auto& [key, pending] : client_requests_) ids.push_back(pending.id);
   if (!ids.empty()) spdlog::warn("session {}: answering {} request(s) in flight with an error", id_, ids.size());
-  for (auto& id : ids) answer_client(mcp::Message::error(std::move(id), error, detail));
+  for (auto& id : ids) {
+    request_gone(mcp::id_key(id));
+    answer_client(mcp::Message::error(std::move(id), error, detail));
+  }
+}
+
+void Session::notify_client(const mcp::Message& notification) { client_.send(notification.wire()); }
+
+void Session::on_request_gone(const mcp::json& id, std::function<void()> gone) {
+  auto key = mcp::id_key(id);
+  if (!client_requests_.contains(key)) {
+    gone();
+    return;
+  }
+  gone_watchers_[std::move(key)].push_back(std::move(gone));
+}
+
+void Session::request_gone(const std::string& key) {
+  const auto found = gone_watchers_.find(key);
+  if (found == gone_watchers_.end()) return;
+  auto watchers = std::move(found->second);
+  gone_watchers_.erase(found);
+  for (auto& gone : watchers) gone();
 }
 
 }  // namespace sluice::proxy

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "mcp/async_event.h"
 #include "mcp/message.h"
@@ -38,6 +40,8 @@ class Session final : public SessionContext {
   [[nodiscard]] const std::string& id() const override { return id_; }
   [[nodiscard]] const std::string& principal() const override { return options_.principal; }
   asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) override;
+  void notify_client(const mcp::Message& notification) override;
+  void on_request_gone(const mcp::json& id, std::function<void()> gone) override;
 
   // Relays until the client closes its side or the upstream's side ends. When the
   // upstream ends first, every client request still waiting is answered with an error.
@@ -68,6 +72,7 @@ class Session final : public SessionContext {
   void answer_client(mcp::Message response);
   void forget_cancelled(const mcp::Message& cancellation);
   void fail_pending_requests(mcp::Error error, const std::string& detail);
+  void request_gone(const std::string& key);
   bool take_own_response(mcp::Message& message);
 
   asio::any_io_executor executor_;
@@ -80,6 +85,8 @@ class Session final : public SessionContext {
   // server->client requests awaiting theirs. The two id spaces overlap freely.
   std::unordered_map<std::string, PendingRequest> client_requests_;
   std::unordered_map<std::string, std::string> server_requests_;
+  // Who wants to know when a client request goes unanswered for good (a held call).
+  std::unordered_map<std::string, std::vector<std::function<void()>>> gone_watchers_;
   // Sluice's own requests to the upstream, by id ("sluice-N"; the client may not use
   // ids of that form). Their responses, also late ones, stop here.
   std::unordered_map<std::string, std::optional<mcp::Message>> own_requests_;

@@ -8,7 +8,6 @@ namespace {
 using mcp::json;
 
 // Sluice's own error: outside -32768..-32000, which MCP reserves.
-constexpr int audit_unavailable = -31002;
 constexpr std::size_t summary_chars = 200;
 constexpr std::size_t redaction_window = 16 * 1024;
 
@@ -130,9 +129,7 @@ asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdi
   // The decision row must be durable before the upstream sees the call.
   const bool committed = co_await writer_.commit(std::move(event));
   if (!committed) {
-    verdict = Verdict::answer(mcp::Message::error(
-        message.id(), audit_unavailable,
-        "Sluice could not write its audit log, so the call was not forwarded: " + writer_.last_error()));
+    verdict = Verdict::answer(mcp::Message::error(message.id(), mcp::Error::audit_unavailable, writer_.last_error()));
     co_return;
   }
   calls_.insert_or_assign(mcp::id_key(message.id()), CallInFlight{std::move(tool), std::chrono::steady_clock::now(), std::move(secrets)});

@@ -66,8 +66,8 @@ std::string rule_and_reason(const policy::Decision& decision) {
 }  // namespace
 
 PolicyFilter::PolicyFilter(const policy::Config& config, const policy::PolicyEngine& engine,
-                           policy::ToolCatalog& catalog)
-    : config_(config), engine_(engine), catalog_(catalog) {}
+                           policy::ToolCatalog& catalog, ApprovalQueue& approvals)
+    : config_(config), engine_(engine), catalog_(catalog), approvals_(approvals) {}
 
 asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
   auto& message = exchange.message;
@@ -139,6 +139,106 @@ asio::awaitable<void> PolicyFilter::refresh_catalog(Exchange& exchange) {
   }
 }
 
+asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::string& tool, const json& arguments) {
+  auto& message = exchange.message;
+  const auto& decision = *exchange.decision;
+  HoldRequest request;
+  request.session = exchange.session.id();
+  request.principal = exchange.session.principal();
+  request.upstream = config_.upstream.name;
+  request.tool = tool;
+  request.tool_class = std::string(policy::to_string(decision.tool_class));
+  request.rule = decision.rule;
+  request.reason = decision.reason;
+  request.arguments = arguments;
+  request.arguments_hash = decision.arguments_hash;
+  request.timeout = approvals_.config().timeout;
+  for (const auto& rule : config_.policy.rules) {
+    if (rule.name != decision.rule || !rule.approval) continue;
+    if (rule.approval->timeout) request.timeout = *rule.approval->timeout;
+    request.quorum = rule.approval->quorum;
+    request.approver_roles = rule.approval->approvers;
+  }
+  const auto held_by = "Held for approval by Sluice policy (" + rule_and_reason(decision) + ")";
+
+  HoldResult result;
+  if (approvals_.config().hold == policy::HoldMode::defer) {
+    result = co_await approvals_.defer(std::move(request));
+  } else {
+    // Progress keeps a client that resets its timeout on progress waiting.
+    const auto meta = message.params().find("_meta");
+    std::optional<json> token;
+    if (meta != message.params().end() && meta->is_object() && meta->contains("progressToken")) {
+      token = (*meta)["progressToken"];
+    }
+    auto& session = exchange.session;
+    const auto id = message.id();
+    int step = 0;
+    std::function<void(const std::string&)> progress;
+    if (token) {
+      progress = [&session, token = *token, &step](const std::string& text) {
+        session.notify_client(mcp::Message::notification(
+            "notifications/progress", {{"progressToken", token}, {"progress", ++step}, {"message", text}}));
+      };
+    }
+    // The hold ends as cancelled if the client cancels the call or goes away. The
+    // callback may run after this frame is gone: it owns what it needs.
+    struct Watch {
+      std::string approval_id;
+      bool gone = false;
+    };
+    auto watch = std::make_shared<Watch>();
+    const auto why = "the client cancelled the call or went away";
+    session.on_request_gone(id, [this, watch, why] {
+      watch->gone = true;
+      if (!watch->approval_id.empty()) approvals_.cancel(watch->approval_id, why);
+    });
+    // Named, not a temporary: GCC 12 destroys a temporary argument of a coroutine
+    // call inside co_await twice.
+    std::function<void(const std::string&)> on_held = [this, watch, why](const std::string& held) {
+      watch->approval_id = held;
+      if (watch->gone) approvals_.cancel(held, why);
+    };
+    result = co_await approvals_.wait(std::move(request), progress, on_held);
+  }
+  const auto& held = result.request;
+  switch (result.outcome) {
+    case HoldOutcome::approved:
+      spdlog::info("session {}: tools/call {}: approved (request {}); forwarding the held arguments",
+                   exchange.session.id(), tool, held.id);
+      co_return Verdict::forward();
+    case HoldOutcome::denied: {
+      std::string by;
+      for (const auto& vote : held.votes) {
+        if (!vote.approve) by = vote.approver;
+      }
+      co_return Verdict::answer(tool_result(
+          message,
+          "Denied by approver " + by + (held.comment.empty() ? "" : ": " + held.comment) + " (approval request " +
+              held.id + ", " + rule_and_reason(decision) + "). The call was not run.",
+          true, decision));
+    }
+    case HoldOutcome::expired:
+      co_return Verdict::answer(tool_result(
+          message,
+          "The approval request " + held.id + " timed out at " + held.expires +
+              " without a decision, so the call was not run. This is not a denial: ask an approver to decide and "
+              "call again.",
+          true, decision));
+    case HoldOutcome::pending:
+      co_return Verdict::answer(tool_result(
+          message,
+          held_by + ". Approval request " + held.id + " is pending (expires " + held.expires +
+              "). Retry the same call, with the same arguments, after an approver has approved it; it then runs once.",
+          true, decision));
+    case HoldOutcome::cancelled: co_return Verdict::drop();
+    case HoldOutcome::unrecorded:
+      co_return Verdict::answer(mcp::Message::error(
+          message.id(), mcp::Error::audit_unavailable, "the approval request could not be recorded"));
+  }
+  co_return Verdict::drop();
+}
+
 asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
   auto& message = exchange.message;
   const auto refuse = [&](const std::string& text) {
@@ -192,12 +292,7 @@ asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
               json_quoted(tool) + " with arguments " + arguments.dump() + ".",
           false, decision));
     }
-    case policy::Action::require_approval:
-      co_return Verdict::answer(tool_result(message,
-                                            "Held for approval by Sluice policy (" + rule_and_reason(decision) +
-                                                "), but this version of Sluice cannot hold calls for approval yet, "
-                                                "so the call was not run.",
-                                            true, decision));
+    case policy::Action::require_approval: co_return co_await hold(exchange, tool, arguments);
   }
   co_return Verdict::answer(tool_result(message, "Denied: Sluice reached an unknown decision.", true, decision));
 }

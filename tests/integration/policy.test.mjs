@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -14,6 +14,15 @@ import { connectClient, fixtureServer, repoRoot, sluiceBin, throughSluice } from
 
 const example = (name) => path.join(repoRoot, 'examples/policies', name);
 const text = (result) => result.content.map((c) => c.text).join('');
+
+// A policy (an example's, or the built-in one) whose held calls are answered at once
+// with "pending" (approval.hold: defer), so that a test sees what the model is told.
+function deferring(exampleName) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-policy-')), 'sluice.yaml');
+  const base = exampleName ? readFileSync(example(exampleName), 'utf8') : '';
+  writeFileSync(file, `${base}\napproval:\n  hold: defer\n`);
+  return file;
+}
 
 async function governed(sluiceArgs) {
   const peer = await connectClient(throughSluice(fixtureServer('governed-server.mjs'), sluiceArgs));
@@ -99,10 +108,12 @@ describe('an SRE policy (examples/policies/sre-namespaced.yaml)', () => {
 
   it('holds a production change for approval and does not run it', async () => {
     const client = await governed(policy);
-    const result = await client.callTool({ name: 'deployments_scale', arguments: { namespace: 'prod-eu', name: 'web', replicas: 0 } });
-    assert.equal(result.isError, true);
-    assert.match(text(result), /Held for approval by Sluice policy \(rule "prod-changes": production changes need an SRE lead\)/);
-    assert.match(text(result), /the call was not run/);
+    // Nobody approves: the client gives up (and cancels) while the call is held.
+    await assert.rejects(
+      client.callTool({ name: 'deployments_scale', arguments: { namespace: 'prod-eu', name: 'web', replicas: 0 } },
+        undefined, { timeout: 1000 }),
+      /timed out/i,
+    );
     assert.deepEqual(await client.reached('deployments_scale'), []);
     await client.close();
   });
@@ -130,7 +141,7 @@ describe('an SRE policy (examples/policies/sre-namespaced.yaml)', () => {
 
 describe('pinning (annotations: pinned)', () => {
   it('holds a tool whose definition changed after it was pinned, and a new tool', async () => {
-    const client = await governed(['--config', example('read-only.yaml')]);
+    const client = await governed(['--config', deferring('read-only.yaml')]);
     await client.listTools();
     assert.equal((await client.callTool({ name: 'pods_list', arguments: {} })).isError, undefined);
 
@@ -140,6 +151,7 @@ describe('pinning (annotations: pinned)', () => {
     const changed = await client.callTool({ name: 'pods_list', arguments: {} });
     assert.equal(changed.isError, true);
     assert.match(text(changed), /rule "pin": the tool's definition changed since it was pinned/);
+    assert.match(text(changed), /Approval request [0-9a-f]{32} is pending/);
 
     const fresh = await client.callTool({ name: 'cluster_wipe', arguments: {} });
     assert.equal(fresh.isError, true, 'a new tool claiming readOnlyHint is not trusted');
@@ -152,7 +164,7 @@ describe('pinning (annotations: pinned)', () => {
 
 describe('the default policy (no --config)', () => {
   it('allows reads and holds everything else', async () => {
-    const client = await governed([]);
+    const client = await governed(['--config', deferring()]);
     assert.equal((await client.callTool({ name: 'pods_list', arguments: {} })).isError, undefined);
     const held = await client.callTool({ name: 'deployments_scale', arguments: { name: 'web', replicas: 2 } });
     assert.equal(held.isError, true);

@@ -107,6 +107,7 @@ TEST_CASE("a log of schema 1 is migrated when opened for writing, and keeps its 
   {
     Connection old(path);
     old.execute("DROP TABLE meta");
+    old.execute("DROP TABLE approvals");
     old.execute("PRAGMA user_version = 1");
   }
   REQUIRE(SqliteStore(path, Durability::normal, true).log_id().empty());

@@ -1,0 +1,124 @@
+// Calls held for a human's approval. The queue records every request and every change
+// of its state in the audit store (fail closed: a request that cannot be recorded is
+// refused), wakes the held call when an approver decides, in the web UI, through
+// `sluice approvals` in another process, or not at all before the expiry. It is the
+// web UI's ApprovalDesk; the rules of a vote live in audit/approvals.h.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/approvals.h"
+#include "audit/redactor.h"
+#include "audit/sqlite_store.h"
+#include "audit/writer.h"
+#include "mcp/asio.h"
+#include "mcp/async_event.h"
+#include "policy/config.h"
+#include "webui/approval_desk.h"
+
+namespace sluice::proxy {
+
+struct HoldRequest {
+  std::string session;
+  std::string principal;
+  std::string upstream;
+  std::string tool;
+  std::string tool_class;
+  std::string rule;
+  std::string reason;
+  nlohmann::json arguments;  // the real ones; the queue stores them redacted
+  std::string arguments_hash;
+  std::chrono::seconds timeout{600};
+  int quorum = 1;
+  std::vector<std::string> approver_roles;
+};
+
+enum class HoldOutcome {
+  approved,    // run the call, once
+  denied,
+  expired,
+  cancelled,   // the client cancelled or went away: answer nothing
+  pending,     // defer: asked for, not decided yet
+  unrecorded,  // the audit store could not record the request: refuse
+};
+
+struct HoldResult {
+  HoldOutcome outcome = HoldOutcome::unrecorded;
+  audit::ApprovalRecord request;
+};
+
+class ApprovalQueue final : public webui::ApprovalDesk {
+ public:
+  // Without a writer (no audit.path) requests live in memory only, and `sluice
+  // approvals` cannot see them.
+  ApprovalQueue(const asio::any_io_executor& executor, audit::AuditWriter* writer,
+                std::unique_ptr<audit::SqliteStore> reader, const audit::Redactor& redactor,
+                policy::ApprovalConfig config);
+  ~ApprovalQueue() override;
+
+  // hold: wait. Resumes when the request is decided, expires or is cancelled;
+  // `progress` (may be empty) is called every approval.progress_interval meanwhile,
+  // `held` once the request is recorded, with its id.
+  asio::awaitable<HoldResult> wait(HoldRequest request, std::function<void(const std::string&)> progress,
+                                   std::function<void(const std::string&)> held);
+  // hold: defer. An approved request for the same tool, arguments and principal is
+  // consumed (approved); else the pending one, or a new one (pending).
+  asio::awaitable<HoldResult> defer(HoldRequest request);
+  // The client cancelled the call, or went away.
+  void cancel(const std::string& id, const std::string& why);
+  // Pending requests whose Sluice is gone (it crashed, or was killed) become cancelled.
+  void cancel_orphans();
+
+  [[nodiscard]] const policy::ApprovalConfig& config() const { return config_; }
+  [[nodiscard]] std::size_t held() const { return live_.size(); }
+
+  // webui::ApprovalDesk
+  [[nodiscard]] std::vector<webui::ApprovalView> pending() const override;
+  [[nodiscard]] std::vector<webui::ApprovalView> history(std::size_t limit) const override;
+  [[nodiscard]] std::optional<webui::ApprovalView> find(std::string_view id) const override;
+  asio::awaitable<webui::DecideResult> decide(std::string id, webui::Approver approver, bool approve,
+                                              std::string comment) override;
+  std::uint64_t subscribe(std::function<void(const webui::ApprovalView&)> on_change) override;
+  void unsubscribe(std::uint64_t handle) override;
+
+ private:
+  struct Live {
+    audit::ApprovalRecord record;
+    std::shared_ptr<mcp::AsyncEvent> changed;
+  };
+  asio::awaitable<std::optional<audit::ApprovalRecord>> create(HoldRequest request);
+  // Records a change made here (expiry, cancellation, consumption) and tells everyone.
+  void changed(const audit::ApprovalRecord& record, const std::string& actor, const std::string& what);
+  void publish(const audit::ApprovalRecord& record);
+  // Picks up decisions that other processes wrote to the store.
+  asio::awaitable<void> watch_store();
+  void reload_from_store();
+  // Requests in `state` that a deferred retry may match.
+  std::vector<audit::ApprovalRecord> candidates(audit::ApprovalState state);
+
+  asio::any_io_executor executor_;
+  audit::AuditWriter* writer_;
+  std::unique_ptr<audit::SqliteStore> reader_;
+  const audit::Redactor& redactor_;
+  policy::ApprovalConfig config_;
+  std::string holder_;
+  std::map<std::string, Live, std::less<>> live_;
+  std::vector<audit::ApprovalRecord> memory_history_;  // without a store
+  std::map<std::uint64_t, std::function<void(const webui::ApprovalView&)>> subscribers_;
+  std::uint64_t next_subscriber_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  mcp::AsyncEvent watch_wake_;
+};
+
+webui::ApprovalView view_of(const audit::ApprovalRecord& record);
+
+}  // namespace sluice::proxy
