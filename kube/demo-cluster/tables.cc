@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "kube/object_fields.h"
+
 namespace sluice::kube::demo {
 namespace {
 
@@ -12,19 +14,6 @@ struct Column {
   std::function<json(const json&, Clock::time_point)> cell;
 };
 
-std::string text_at(const json& object, const char* pointer) {
-  const json::json_pointer path(pointer);
-  if (!object.contains(path)) return "";
-  const auto& value = object.at(path);
-  return value.is_string() ? value.get<std::string>() : value.is_null() ? "" : value.dump();
-}
-
-long long number_at(const json& object, const char* pointer) {
-  const json::json_pointer path(pointer);
-  if (!object.contains(path) || !object.at(path).is_number_integer()) return 0;
-  return object.at(path).get<long long>();
-}
-
 Column name_column() {
   return {"Name", "string", 0, [](const json& object, Clock::time_point) { return text_at(object, "/metadata/name"); }};
 }
@@ -33,20 +22,6 @@ Column age_column() {
   return {"Age", "string", 0, [](const json& object, Clock::time_point now) {
             return age_since(text_at(object, "/metadata/creationTimestamp"), now);
           }};
-}
-
-// What kubectl shows in the STATUS column: a waiting or terminated reason beats the phase.
-std::string pod_status(const json& pod) {
-  std::string status = text_at(pod, "/status/phase");
-  if (pod.contains(json::json_pointer("/metadata/deletionTimestamp"))) return "Terminating";
-  const json::json_pointer statuses_path("/status/containerStatuses");
-  if (!pod.contains(statuses_path)) return status;
-  for (const auto& container : pod.at(statuses_path)) {
-    const auto& state = container.value("state", json::object());
-    if (state.contains("waiting") && state["waiting"].contains("reason")) return state["waiting"]["reason"];
-    if (state.contains("terminated") && state["terminated"].contains("reason")) return state["terminated"]["reason"];
-  }
-  return status;
 }
 
 std::vector<Column> columns_for(const std::string& plural) {
