@@ -270,10 +270,16 @@ describe('sluice-kube against the demo cluster', () => {
       clients.push(session.client);
       const { tools } = await session.client.listTools();
       assert.ok(tools.some((tool) => tool.name === 'deployments_describe'), command.join(' '));
+      // The demo incident, diagnosed the way an on-call engineer would.
       const pods = await call('pods_list', { namespace: 'production' }, session.client);
       assert.match(textOf(pods), /CrashLoopBackOff/, command.join(' '));
-      const logs = await call('events_list', { namespace: 'production', warningsFirst: true }, session.client);
-      assert.match(textOf(logs), /BackOff/);
+      const failing = pods.structuredContent.pods.find((pod) => pod.status === 'CrashLoopBackOff');
+      const log = await call('pods_log', { namespace: 'production', name: failing.name, previous: true }, session.client);
+      assert.match(textOf(log), /required setting PAYMENTS_API_URL is empty/);
+      const described = await call('deployments_describe', { namespace: 'production', name: 'checkout' }, session.client);
+      assert.match(textOf(described), /env PAYMENTS_URL/);
+      const events = await call('events_list', { namespace: 'production', warningsFirst: true }, session.client);
+      assert.match(textOf(events), /BackOff/);
       // The built-in policy holds mutating calls for approval: nothing reaches the cluster.
       const held = await call('pods_delete', { namespace: 'production', name: 'anything' }, session.client);
       assert.equal(held.isError, true);
