@@ -127,10 +127,8 @@ class KubeconfigReader {
     result.bearer_token = string_at(user, "token", where_user);
     if (result.bearer_token.empty()) {
       if (const auto token_file = string_at(user, "tokenFile", where_user); !token_file.empty()) {
-        result.bearer_token = read_file(resolve(token_file), path_ + ": " + where_user + ".tokenFile");
-        while (!result.bearer_token.empty() && std::isspace(static_cast<unsigned char>(result.bearer_token.back())) != 0) {
-          result.bearer_token.pop_back();
-        }
+        result.bearer_token_file = resolve(token_file);
+        result.bearer_token = read_token_file(result.bearer_token_file, path_ + ": " + where_user + ".tokenFile");
       }
     }
     return result;
@@ -142,6 +140,12 @@ class KubeconfigReader {
 };
 
 }  // namespace
+
+std::string read_token_file(const std::string& path, const std::string& what) {
+  std::string token = read_file(path, what);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())) != 0) token.pop_back();
+  return token;
+}
 
 std::string decode_base64(std::string_view text, const std::string& what) {
   std::string out;
@@ -211,10 +215,8 @@ ClusterCredentials in_cluster_credentials(const std::string& directory, const En
   result.source = directory;
   const bool ipv6 = host->second.find(':') != std::string::npos;
   result.server = "https://" + (ipv6 ? "[" + host->second + "]" : host->second) + ":" + port->second;
-  result.bearer_token = read_file(directory + "/token", "in-cluster service account token");
-  while (!result.bearer_token.empty() && std::isspace(static_cast<unsigned char>(result.bearer_token.back())) != 0) {
-    result.bearer_token.pop_back();
-  }
+  result.bearer_token_file = directory + "/token";
+  result.bearer_token = read_token_file(result.bearer_token_file, "in-cluster service account token");
   result.certificate_authority_pem = read_file(directory + "/ca.crt", "in-cluster CA");
   std::error_code ec;
   if (std::filesystem::exists(directory + "/namespace", ec)) {

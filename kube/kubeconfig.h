@@ -22,6 +22,9 @@ struct ClusterCredentials {
   std::string client_certificate_pem;
   std::string client_key_pem;
   std::string bearer_token;
+  // Where the token came from, when a file: service-account tokens are rotated by
+  // the kubelet, so the REST client reads the file again (see RestClient).
+  std::string bearer_token_file;
   std::string default_namespace = "default";
   std::string context;  // the context used, or "in-cluster"
   std::string source;   // the file read, or the service account directory
@@ -47,6 +50,10 @@ ClusterCredentials parse_kubeconfig(std::string_view text, const std::string& pa
 ClusterCredentials in_cluster_credentials(const std::string& directory, const Environment& environment);
 
 inline constexpr const char* kServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+// A token file's contents without the trailing newline. Throws KubeconfigError
+// naming `what` when it cannot be read.
+std::string read_token_file(const std::string& path, const std::string& what);
 
 // Strict standard base64 (whitespace between groups allowed); nullopt-free: throws
 // KubeconfigError naming `what` on any other character or a bad length.

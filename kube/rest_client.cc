@@ -76,6 +76,7 @@ struct RestClient::Impl {
   ServerUrl url;
   ssl::context tls{ssl::context::tls_client};
   std::vector<std::unique_ptr<Connection>> idle;
+  SteadyClock::time_point token_read = SteadyClock::now();
 
   Impl(const asio::any_io_executor& io, ClusterCredentials given, RestClientOptions chosen)
       : executor(io), credentials(std::move(given)), options(chosen), url(parse_server(credentials.server)) {
@@ -109,6 +110,20 @@ struct RestClient::Impl {
                               " is not usable: " + error.code().message());
       }
     }
+  }
+
+  // The kubelet rotates service-account tokens in their file; like client-go, read it
+  // again once a minute, and keep the last good token if the file is briefly unreadable.
+  const std::string& bearer_token() {
+    if (!credentials.bearer_token_file.empty() && SteadyClock::now() - token_read > std::chrono::minutes(1)) {
+      token_read = SteadyClock::now();
+      try {
+        credentials.bearer_token = read_token_file(credentials.bearer_token_file, "bearer token file");
+      } catch (const KubeconfigError& error) {
+        spdlog::warn("keeping the previous token: {}", error.what());
+      }
+    }
+    return credentials.bearer_token;
   }
 
   std::string where() const { return "the Kubernetes API at " + credentials.server; }
@@ -167,7 +182,7 @@ struct RestClient::Impl {
       message.set(http::field::host, url.host);
       message.set(http::field::user_agent, "sluice-kube");
       message.set(http::field::accept, accept);
-      if (!credentials.bearer_token.empty()) message.set(http::field::authorization, "Bearer " + credentials.bearer_token);
+      if (const auto& token = bearer_token(); !token.empty()) message.set(http::field::authorization, "Bearer " + token);
       if (!content_type.empty()) message.set(http::field::content_type, content_type);
       message.body() = body;
       message.keep_alive(true);

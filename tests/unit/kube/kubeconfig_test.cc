@@ -76,6 +76,7 @@ TEST_CASE("certificate, key, CA and token files are read relative to the kubecon
   SECTION("a token file, trailing newline dropped") {
     const auto credentials = parse_kubeconfig(kubeconfig("", "    tokenFile: token\n"), (dir.path / "config").string(), "");
     CHECK(credentials.bearer_token == "s3cr3t-token");
+    CHECK(credentials.bearer_token_file == (dir.path / "token").string());
   }
 }
 
@@ -166,6 +167,7 @@ TEST_CASE("in a pod, the service account gives the token, CA and namespace") {
       dir.path.string(), Environment{{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}});
   CHECK(credentials.server == "https://10.96.0.1:443");
   CHECK(credentials.bearer_token == "sa-token");
+  CHECK(credentials.bearer_token_file == (dir.path / "token").string());
   CHECK(credentials.certificate_authority_pem == "SA-CA");
   CHECK(credentials.default_namespace == "monitoring");
   CHECK(credentials.context == "in-cluster");
