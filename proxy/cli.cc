@@ -1,5 +1,6 @@
 #include "proxy/cli.h"
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -41,7 +42,8 @@ constexpr std::string_view run_help = R"(Usage:
   sluice run [options] [-- COMMAND [ARGS...]]
 
 Relays MCP between the client that started Sluice (on Sluice's stdin and stdout)
-and the upstream MCP server COMMAND (or upstream.command of the configuration),
+and the upstream MCP server COMMAND (or upstream.command of the configuration,
+else the bundled Kubernetes server sluice-kube installed next to sluice),
 started as a child process with pipes. The upstream's stderr is logged with the
 prefix "upstream stderr:". Every tools/call is decided by the policy before it
 is forwarded; without --config the policy is read-only: reads are allowed,
@@ -85,6 +87,19 @@ int print(std::string_view text) {
   return 0;
 }
 
+// The default upstream (DESIGN.md): the sluice-kube installed next to this binary.
+std::string bundled_kube_server() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto server = self.parent_path() / "sluice-kube";
+  if (ec || !std::filesystem::exists(server, ec)) {
+    throw UsageError("run: no upstream given and no bundled sluice-kube next to sluice (" + server.string() +
+                     "); name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set upstream.command in "
+                     "the configuration");
+  }
+  return server.string();
+}
+
 int run_subcommand(Arguments& args) {
   RunOptions options;
   options.config = policy::default_config();
@@ -109,11 +124,7 @@ int run_subcommand(Arguments& args) {
     }
   }
   if (!command.empty()) options.config.upstream.command = std::move(command);
-  if (options.config.upstream.command.empty()) {
-    throw UsageError(
-        "run: no upstream given; name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set "
-        "upstream.command in the configuration");
-  }
+  if (options.config.upstream.command.empty()) options.config.upstream.command = {bundled_kube_server()};
   return run_proxy(options);
 }
 

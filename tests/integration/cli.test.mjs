@@ -45,7 +45,6 @@ describe('sluice command line', () => {
     const cases = [
       [['frobnicate'], /unknown command "frobnicate"/],
       [['--bogus', 'run'], /unknown option "--bogus"/],
-      [['run'], /no upstream given/],
       [['run', '--max-message-bytes', '12XB', '--', 'true'], /--max-message-bytes: expected a positive size/],
       [['run', '--shutdown-grace', 'soon', '--', 'true'], /--shutdown-grace: expected a duration/],
       [['--log-level', 'loud', 'run', '--', 'true'], /--log-level: expected one of trace, debug/],
