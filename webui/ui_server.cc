@@ -144,6 +144,27 @@ http::status status_for(DecideError error) {
   return http::status::internal_server_error;
 }
 
+// Built outside the coroutines: GCC 12 miscompiles braced lists of literals inside them.
+Response verify_response(const audit::VerifyReport& report) {
+  return json_response(http::status::ok, {{"ok", report.ok},
+                                          {"events", report.events},
+                                          {"head", report.head},
+                                          {"bad_seq", report.bad_seq ? json(*report.bad_seq) : json(nullptr)},
+                                          {"problem", report.problem}});
+}
+
+Response login_response(const UiSession& session) {
+  auto response = json_response(http::status::ok, {{"user", session.user}, {"roles", session.roles}, {"csrf_token", session.csrf_token}});
+  response.set(http::field::set_cookie, std::string(session_cookie) + "=" + session.id + "; HttpOnly; SameSite=Strict; Path=/");
+  return response;
+}
+
+Response logout_response() {
+  auto response = json_response(http::status::ok, {{"ok", true}});
+  response.set(http::field::set_cookie, std::string(session_cookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  return response;
+}
+
 Response decide_response(const DecideResult& result) {
   json body{{"error", result.error == DecideError::none ? json(nullptr) : json(to_string(result.error))},
             {"message", result.message}};
@@ -651,9 +672,7 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
 
     if (path == "/api/logout") {
       sessions_.remove(user->session_id);
-      auto response = json_response(http::status::ok, {{"ok", true}});
-      response.set(http::field::set_cookie, std::string(session_cookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-      co_return response;
+      co_return logout_response();
     }
     if (path.starts_with("/api/approvals/")) {
       const auto rest = path.substr(15);
@@ -669,8 +688,12 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
       }
       const bool approve = verb == "approve";
       spdlog::info("web UI: {} votes to {} {}", user->name, approve ? "approve" : "deny", std::string(id));
-      const auto result = co_await desk_.decide(std::string(id), Approver{user->name, user->roles}, approve,
-                                                comment.get<std::string>());
+      // Named arguments, not temporaries: GCC 12 destroys a temporary passed by value into
+      // a coroutine inside a co_await expression twice.
+      std::string request_id(id);
+      Approver approver{user->name, user->roles};
+      auto text = comment.get<std::string>();
+      const auto result = co_await desk_.decide(std::move(request_id), std::move(approver), approve, std::move(text));
       co_return decide_response(result);
     }
     if (path == "/api/pins/repin") {
@@ -684,8 +707,10 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
         co_return json_error(http::status::bad_request, "bad_body", "expected {\"upstream\": \"…\", \"tool\": \"…\"}");
       }
       spdlog::info("web UI: {} re-pins {}/{}", user->name, upstream.get<std::string>(), tool.get<std::string>());
-      const auto result = co_await options_.pins->repin(upstream.get<std::string>(), tool.get<std::string>(),
-                                                        Approver{user->name, user->roles});
+      auto upstream_name = upstream.get<std::string>();
+      auto tool_name = tool.get<std::string>();
+      Approver approver{user->name, user->roles};
+      const auto result = co_await options_.pins->repin(std::move(upstream_name), std::move(tool_name), std::move(approver));
       co_return decide_response(result);
     }
     if (path == "/api/audit/verify") {
@@ -705,12 +730,9 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
     } done{verifying_};
     try {
       // verify reads the whole log: minutes for a large one, so never on the loop.
-      const auto report = co_await asio::co_spawn(verify_pool_, verify_audit_off_loop(options_.audit_path), asio::use_awaitable);
-      co_return json_response(http::status::ok, {{"ok", report.ok},
-                                                 {"events", report.events},
-                                                 {"head", report.head},
-                                                 {"bad_seq", report.bad_seq ? json(*report.bad_seq) : json(nullptr)},
-                                                 {"problem", report.problem}});
+      auto verification = verify_audit_off_loop(options_.audit_path);
+      const auto report = co_await asio::co_spawn(verify_pool_, std::move(verification), asio::use_awaitable);
+      co_return verify_response(report);
     } catch (const audit::StoreError& e) {
       co_return json_error(http::status::service_unavailable, "audit_unavailable", e.what());
     }
@@ -737,7 +759,8 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
     }
     const auto account = users_.find(name);
     const auto& hash = account == users_.end() ? decoy_ : account->second.hash;
-    const bool match = co_await asio::co_spawn(kdf_pool_, verify_off_loop(std::move(password), hash), asio::use_awaitable);
+    auto verification = verify_off_loop(std::move(password), hash);
+    const bool match = co_await asio::co_spawn(kdf_pool_, std::move(verification), asio::use_awaitable);
     if (!match || account == users_.end()) {
       throttle_.failed(name, Clock::now());
       logins_->add({"failed"});
@@ -750,9 +773,7 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
     if (const auto old = find_cookie(field(request, http::field::cookie), session_cookie)) sessions_.remove(*old);
     const auto& session = sessions_.create(name, account->second.roles, Clock::now());
     spdlog::info("web UI: {} logged in", name);
-    auto response = json_response(http::status::ok, {{"user", session.user}, {"roles", session.roles}, {"csrf_token", session.csrf_token}});
-    response.set(http::field::set_cookie, std::string(session_cookie) + "=" + session.id + "; HttpOnly; SameSite=Strict; Path=/");
-    co_return response;
+    co_return login_response(session);
   }
 
   tcp::acceptor acceptor_;

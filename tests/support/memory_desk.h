@@ -65,30 +65,7 @@ class MemoryDesk : public webui::ApprovalDesk {
 
   asio::awaitable<webui::DecideResult> decide(std::string id, webui::Approver approver, bool approve,
                                               std::string comment) override {
-    using webui::DecideError;
-    decisions.push_back({id, approver.name, approve, comment});
-    auto* view = lookup(id);
-    if (view == nullptr) co_return webui::DecideResult{DecideError::not_found, "no such request", std::nullopt};
-    if (view->state != webui::ApprovalState::pending) {
-      co_return webui::DecideResult{DecideError::not_pending, "the request is no longer pending", *view};
-    }
-    if (approver.name == view->principal) {
-      co_return webui::DecideResult{DecideError::own_request, "you made this call, so you cannot approve it", *view};
-    }
-    const auto& needed = view->approver_roles.empty() ? std::vector<std::string>{"approver"} : view->approver_roles;
-    const bool allowed = std::any_of(needed.begin(), needed.end(), [&](const std::string& role) {
-      return std::find(approver.roles.begin(), approver.roles.end(), role) != approver.roles.end();
-    });
-    if (!allowed) co_return webui::DecideResult{DecideError::not_allowed, "you lack the role this rule asks for", *view};
-    view->votes.push_back({approver.name, approve, comment, audit::audit_time_now()});
-    const auto approvals = std::count_if(view->votes.begin(), view->votes.end(), [](const auto& vote) { return vote.approve; });
-    if (!approve || approvals >= view->quorum) {
-      view->state = approve ? webui::ApprovalState::approved : webui::ApprovalState::denied;
-      view->comment = comment;
-      view->decided = audit::audit_time_now();
-    }
-    notify(*view);
-    co_return webui::DecideResult{DecideError::none, approve ? "approved" : "denied", *view};
+    co_return vote(id, approver, approve, comment);
   }
 
   std::uint64_t subscribe(std::function<void(const webui::ApprovalView&)> on_change) override {
@@ -106,6 +83,32 @@ class MemoryDesk : public webui::ApprovalDesk {
   std::vector<Decision> decisions;
 
  private:
+  // Outside the coroutine: GCC 12 mishandles temporaries and braced lists in coroutines.
+  webui::DecideResult vote(const std::string& id, const webui::Approver& approver, bool approve,
+                           const std::string& comment) {
+    using webui::DecideError;
+    decisions.push_back({id, approver.name, approve, comment});
+    auto* view = lookup(id);
+    if (view == nullptr) return {DecideError::not_found, "no such request", std::nullopt};
+    if (view->state != webui::ApprovalState::pending) return {DecideError::not_pending, "the request is no longer pending", *view};
+    if (approver.name == view->principal) return {DecideError::own_request, "you made this call, so you cannot approve it", *view};
+    std::vector<std::string> needed = view->approver_roles;
+    if (needed.empty()) needed.emplace_back("approver");
+    const bool allowed = std::any_of(needed.begin(), needed.end(), [&](const std::string& role) {
+      return std::find(approver.roles.begin(), approver.roles.end(), role) != approver.roles.end();
+    });
+    if (!allowed) return {DecideError::not_allowed, "you lack the role this rule asks for", *view};
+    view->votes.push_back({approver.name, approve, comment, audit::audit_time_now()});
+    const auto approvals = std::count_if(view->votes.begin(), view->votes.end(), [](const auto& v) { return v.approve; });
+    if (!approve || approvals >= view->quorum) {
+      view->state = approve ? webui::ApprovalState::approved : webui::ApprovalState::denied;
+      view->comment = comment;
+      view->decided = audit::audit_time_now();
+    }
+    notify(*view);
+    return {DecideError::none, approve ? "approved" : "denied", *view};
+  }
+
   webui::ApprovalView* lookup(const std::string& id) {
     for (auto& view : requests_) {
       if (view.id == id) return &view;
@@ -128,6 +131,11 @@ class MemoryPinDesk : public webui::PinDesk {
   std::vector<webui::ToolPinView> pins;
   [[nodiscard]] std::vector<webui::ToolPinView> tools() const override { return pins; }
   asio::awaitable<webui::DecideResult> repin(std::string upstream, std::string tool, webui::Approver who) override {
+    co_return pin_now(upstream, tool, who);
+  }
+
+ private:
+  webui::DecideResult pin_now(const std::string& upstream, const std::string& tool, const webui::Approver& who) {
     for (auto& pin : pins) {
       if (pin.upstream != upstream || pin.tool != tool) continue;
       pin.state = webui::PinState::pinned;
@@ -135,9 +143,9 @@ class MemoryPinDesk : public webui::PinDesk {
       pin.pinned_definition = pin.current_definition;
       pin.pinned_by = who.name;
       pin.pinned_at = audit::audit_time_now();
-      co_return webui::DecideResult{webui::DecideError::none, "re-pinned " + tool, std::nullopt};
+      return {webui::DecideError::none, "re-pinned " + tool, std::nullopt};
     }
-    co_return webui::DecideResult{webui::DecideError::not_found, "no such tool", std::nullopt};
+    return {webui::DecideError::not_found, "no such tool", std::nullopt};
   }
 };
 

@@ -1,5 +1,5 @@
-// The approval UI. Every value from the server reaches the page through textContent
-// (el() below), never innerHTML: tool arguments are attacker-controlled text.
+// The approval UI. Every value from the server reaches the page as a text node or
+// textContent (el() below), never parsed as markup: tool arguments are attacker-controlled.
 'use strict';
 
 const state = {
