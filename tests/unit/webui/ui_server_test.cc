@@ -360,8 +360,6 @@ TEST_CASE("a new held call reaches an open event stream") {
 }
 
 TEST_CASE("/healthz follows the audit store's health; oversized requests are refused") {
-  asio::io_context io;
-  test::MemoryDesk desk;
   auto options = local_options();
   UiHealth health;
   options.health = [&health] { return health; };
