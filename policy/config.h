@@ -111,6 +111,19 @@ struct AuditConfig {
   std::vector<std::string> redact;  // keys and JSON pointers, beyond the built-in ones
 };
 
+// The approval web UI (webui/ui_server.h, docs/web-ui.md).
+struct UiUserConfig {
+  std::string name;
+  std::string password;  // scrypt$…, as `sluice passwd` prints it
+  std::vector<std::string> roles;
+};
+
+struct UiConfig {
+  std::string address = "127.0.0.1:8766";
+  std::vector<UiUserConfig> users;  // empty: no login, loopback only
+  std::string local_approver;       // without users: who votes; empty: the OS user
+};
+
 struct DryRunConfig {
   std::string argument = "dryRun";
 };
@@ -120,6 +133,7 @@ struct Config {
   UpstreamConfig upstream;
   PolicyConfig policy;
   AuditConfig audit;
+  std::optional<UiConfig> ui;  // absent: no web UI
   DryRunConfig dry_run;
 };
 

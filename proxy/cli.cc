@@ -8,6 +8,7 @@
 #include "proxy/arguments.h"
 #include "proxy/audit_command.h"
 #include "proxy/logging.h"
+#include "proxy/passwd_command.h"
 #include "proxy/policy_command.h"
 #include "proxy/run_command.h"
 
@@ -25,6 +26,7 @@ Commands:
   policy    check a configuration, or explain a decision: sluice help policy
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
+  passwd    print a password hash for ui.users in the configuration
   version   print the version
   help      show help for a command: sluice help run
 
@@ -133,6 +135,7 @@ int dispatch(Arguments& args) {
   if (command == "policy") return policy_command(args);
   if (command == "audit") return audit_command(args);
   if (command == "tools") return tools_command(args);
+  if (command == "passwd") return passwd_command(args);
   if (command == "version") {
     if (args.help_requested()) return print(version_help);
     return print("sluice " SLUICE_VERSION "\n");
@@ -145,6 +148,7 @@ int dispatch(Arguments& args) {
     if (topic == "policy") return print(policy_help());
     if (topic == "audit") return print(audit_help());
     if (topic == "tools") return print(tools_help());
+    if (topic == "passwd") return print(passwd_help());
     throw UsageError("help: no command \"" + std::string(topic) + "\"; see sluice --help");
   }
   throw UsageError("unknown command \"" + std::string(command) + "\"; see sluice --help");

@@ -37,6 +37,7 @@ function now() { return Date.now() + state.clockOffset; }
 
 function duration(ms) {
   if (!Number.isFinite(ms)) return '–';
+  if (Math.abs(ms) < 1000) ms = 0;  // clock skew of a few ms must not show as "-0s"
   const negative = ms < 0;
   let s = Math.floor(Math.abs(ms) / 1000);
   const h = Math.floor(s / 3600); s -= h * 3600;
@@ -69,7 +70,7 @@ function votesText(request) {
 
 function setMain(...children) {
   const main = document.getElementById('main');
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
 }
 
 function showBanner(text, kind) {
