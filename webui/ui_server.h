@@ -67,7 +67,8 @@ class UiServer {
  public:
   // Binds at once. Throws std::invalid_argument for a malformed address, a non-loopback
   // address without users or a bad password hash (naming the user), and
-  // std::system_error when the address cannot be bound.
+  // std::system_error when the address cannot be bound. `desk` and `options.pins` must
+  // outlive the server.
   UiServer(asio::io_context& io, UiServerOptions options, ApprovalDesk& desk);
   ~UiServer();
   UiServer(const UiServer&) = delete;

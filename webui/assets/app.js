@@ -198,9 +198,13 @@ function field(name, ...value) {
   return [el('dt', {}, name), el('dd', {}, ...value)];
 }
 
+// `message`: the answer to this approver's vote. It stays while the page shows the same
+// request, also when the event of that very change re-renders the page.
 function renderDetail(message) {
   state.page = 'detail';
   const request = state.detail;
+  if (message) state.notice = {id: request.id, ...message};
+  else if (state.notice && state.notice.id === request.id) message = state.notice;
   const pending = request.state === 'pending';
   const facts = el('dl', {class: 'facts'},
     field('State', badge('state', request.state)),
