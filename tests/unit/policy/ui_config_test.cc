@@ -42,7 +42,7 @@ TEST_CASE("the ui section names the address, the users with their hashes and rol
   }
 }
 
-TEST_CASE("without a ui section there is no web UI; an empty one gets the defaults") {
+TEST_CASE("without a ui section there is no web UI and an empty one gets the defaults") {
   CHECK_FALSE(load_config_text("", "sluice.yaml").ui.has_value());
   const auto config = load_config_text("ui: {}\n", "sluice.yaml");
   REQUIRE(config.ui.has_value());

@@ -42,7 +42,7 @@ TEST_CASE("a histogram renders cumulative buckets, +Inf, sum and count") {
         "wait_seconds_count 4\n");
 }
 
-TEST_CASE("label values and help are escaped; an unlabelled metric shows 0 before its first use") {
+TEST_CASE("label values and help are escaped and an unlabelled metric shows 0 before its first use") {
   Metrics metrics;
   metrics.gauge("up", "line one\nline \\two").set({}, 0);
   metrics.counter("odd_total", "odd", {"name"}).add({"a\"b\\c\nd"});

@@ -58,7 +58,7 @@ TEST_CASE("a state-changing request needs its own origin, port included, and the
   }
 }
 
-TEST_CASE("cookies are found by exact name; a duplicated name is ambiguous and ignored") {
+TEST_CASE("cookies are found by exact name and a duplicated name is ambiguous and ignored") {
   CHECK(find_cookie("sluice_session=abc", "sluice_session") == "abc");
   CHECK(find_cookie("a=1; sluice_session=abc; b=2", "sluice_session") == "abc");
   CHECK(find_cookie("a=1;sluice_session=\"abc\"", "sluice_session") == "abc");

@@ -359,7 +359,7 @@ TEST_CASE("a new held call reaches an open event stream") {
   CHECK(desk.subscribers() == 0);
 }
 
-TEST_CASE("/healthz follows the audit store's health; oversized requests are refused") {
+TEST_CASE("/healthz follows the audit store's health and oversized requests are refused") {
   auto options = local_options();
   UiHealth health;
   options.health = [&health] { return health; };
