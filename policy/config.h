@@ -130,6 +130,19 @@ struct ApprovalConfig {
   std::chrono::seconds progress_interval{10};
 };
 
+// The approval web UI (webui/ui_server.h, docs/web-ui.md).
+struct UiUserConfig {
+  std::string name;
+  std::string password;  // scrypt$…, as `sluice passwd` prints it
+  std::vector<std::string> roles;
+};
+
+struct UiConfig {
+  std::string address = "127.0.0.1:8766";
+  std::vector<UiUserConfig> users;  // empty: no login, loopback only
+  std::string local_approver;       // without users: who votes; empty: the OS user
+};
+
 struct DryRunConfig {
   std::string argument = "dryRun";
 };
@@ -140,6 +153,7 @@ struct Config {
   PolicyConfig policy;
   AuditConfig audit;
   ApprovalConfig approval;
+  std::optional<UiConfig> ui;  // absent: no web UI
   DryRunConfig dry_run;
 };
 

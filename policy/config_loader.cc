@@ -318,6 +318,45 @@ void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& pol
   }
 }
 
+// The web UI's section. A password is only checked for its scheme here; the web UI
+// parses the whole hash when it starts (policy does not depend on webui).
+UiConfig read_ui(const Reader& reader, const YAML::Node& node) {
+  UiConfig ui;
+  if (node.IsNull()) return ui;
+  reader.expect_map(node, "ui", {"address", "users", "local_approver"});
+  if (node["address"]) {
+    ui.address = reader.string(node["address"], "ui.address");
+    const auto colon = ui.address.rfind(':');
+    const auto port = colon == std::string::npos ? std::string() : ui.address.substr(colon + 1);
+    if (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) > 65535) {
+      reader.fail(node["address"], "ui.address", "expected HOST:PORT, such as 127.0.0.1:8766, got " + json_quoted(ui.address));
+    }
+  }
+  if (node["local_approver"]) ui.local_approver = reader.string(node["local_approver"], "ui.local_approver");
+  if (const auto users = node["users"]) {
+    if (!users.IsSequence()) reader.fail(users, "ui.users", "expected a list of users: [{ name, password, roles }]");
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      const auto path = Reader::index("ui.users", i);
+      const auto& entry = users[i];
+      reader.expect_map(entry, path, {"name", "password", "roles"});
+      if (!entry["name"] || !entry["password"]) reader.fail(entry, path, "a user needs a name and a password");
+      UiUserConfig user{reader.string(entry["name"], path + ".name"), reader.string(entry["password"], path + ".password"), {}};
+      if (user.name.empty()) reader.fail(entry["name"], path + ".name", "expected a user name");
+      if (!user.password.starts_with("scrypt$")) {
+        reader.fail(entry["password"], path + ".password",
+                    "expected a password hash that starts with \"scrypt$\"; `sluice passwd` prints one");
+      }
+      if (entry["roles"]) user.roles = reader.strings(entry["roles"], path + ".roles");
+      for (const auto& other : ui.users) {
+        if (other.name == user.name) reader.fail(entry["name"], path + ".name", "the user " + json_quoted(user.name) + " is listed twice");
+      }
+      ui.users.push_back(std::move(user));
+    }
+  }
+  return ui;
+}
+
 Config parse(const YAML::Node& root, const std::string& source) {
   Reader reader(source);
   Config config = default_config();
@@ -325,12 +364,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return config;
   // Sections of DESIGN.md that this version cannot act on yet are refused rather
   // than silently ignored: a setting that looks active but is not is worse than none.
-  for (const auto* later : {"listen", "ui"}) {
+  for (const auto* later : {"listen"}) {
     if (root.IsMap() && root[later]) {
       reader.fail(root[later], later, "not supported by this version of sluice; remove the section");
     }
   }
-  reader.expect_map(root, "", {"upstream", "policy", "audit", "approval", "dry_run"});
+  reader.expect_map(root, "", {"upstream", "policy", "audit", "ui", "approval", "dry_run"});
   if (const auto upstream = root["upstream"]) {
     reader.expect_map(upstream, "upstream", {"name", "command"});
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
@@ -392,6 +431,7 @@ Config parse(const YAML::Node& root, const std::string& source) {
       config.approval.progress_interval = reader.duration(approval["progress_interval"], "approval.progress_interval");
     }
   }
+  if (const auto ui = root["ui"]) config.ui = read_ui(reader, ui);
   if (const auto dry_run = root["dry_run"]) {
     reader.expect_map(dry_run, "dry_run", {"argument"});
     if (dry_run["argument"]) config.dry_run.argument = reader.string(dry_run["argument"], "dry_run.argument");
@@ -551,6 +591,22 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "progress_interval" << YAML::Value
       << (std::to_string(config.approval.progress_interval.count()) + "s");
   out << YAML::EndMap;
+  if (config.ui) {
+    out << YAML::Key << "ui" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "address" << YAML::Value << literal(config.ui->address);
+    out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
+    for (const auto& user : config.ui->users) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value << literal(user.name);
+      out << YAML::Key << "password" << YAML::Value << literal(user.password);
+      out << YAML::Key << "roles" << YAML::Value << YAML::Flow << literals(user.roles);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    if (config.ui->users.empty()) out << YAML::Comment("no login: loopback only");
+    if (!config.ui->local_approver.empty()) out << YAML::Key << "local_approver" << YAML::Value << literal(config.ui->local_approver);
+    out << YAML::EndMap;
+  }
   out << YAML::Key << "dry_run" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "argument" << YAML::Value << literal(config.dry_run.argument);
   out << YAML::EndMap;

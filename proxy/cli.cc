@@ -10,6 +10,7 @@
 #include "proxy/approvals_command.h"
 #include "proxy/audit_command.h"
 #include "proxy/logging.h"
+#include "proxy/passwd_command.h"
 #include "proxy/policy_command.h"
 #include "proxy/run_command.h"
 
@@ -28,6 +29,7 @@ Commands:
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
   approvals list, approve and deny held calls: sluice help approvals
+  passwd    print a password hash for ui.users in the configuration
   version   print the version
   help      show help for a command: sluice help run
 
@@ -153,6 +155,7 @@ int dispatch(Arguments& args) {
   if (command == "audit") return audit_command(args);
   if (command == "tools") return tools_command(args);
   if (command == "approvals") return approvals_command(args);
+  if (command == "passwd") return passwd_command(args);
   if (command == "version") {
     if (args.help_requested()) return print(version_help);
     return print("sluice " SLUICE_VERSION "\n");
@@ -166,6 +169,7 @@ int dispatch(Arguments& args) {
     if (topic == "audit") return print(audit_help());
     if (topic == "tools") return print(tools_help());
     if (topic == "approvals") return print(approvals_help());
+    if (topic == "passwd") return print(passwd_help());
     throw UsageError("help: no command \"" + std::string(topic) + "\"; see sluice --help");
   }
   throw UsageError("unknown command \"" + std::string(command) + "\"; see sluice --help");
