@@ -105,6 +105,23 @@ struct UpstreamConfig {
   std::vector<std::string> command;
 };
 
+// Sluice as a Streamable HTTP endpoint (`listen:`, or `sluice run --listen`).
+struct ListenToken {
+  std::string principal;
+  std::string sha256;  // lower-case hex SHA-256 of the bearer token
+};
+
+struct ListenConfig {
+  std::string address;  // HOST:PORT; empty: MCP on Sluice's own stdin/stdout
+  std::string path = "/mcp";
+  std::vector<ListenToken> tokens;  // empty: no authentication, loopback addresses only
+  // Origins a browser may call from; by default only loopback pages.
+  std::vector<Glob> allowed_origins{Glob("http://localhost:*"), Glob("http://127.0.0.1:*"), Glob("http://[::1]:*")};
+  int max_sessions = 100;
+  std::chrono::seconds session_idle{std::chrono::minutes(30)};
+  int max_body_bytes = 4 << 20;
+};
+
 struct AuditConfig {
   std::string path;                 // empty: no audit log
   bool full_sync = false;           // sync: full (fsync per group commit) or normal
@@ -118,6 +135,7 @@ struct DryRunConfig {
 struct Config {
   std::string source;  // the file it came from, or "built-in default"
   UpstreamConfig upstream;
+  ListenConfig listen;
   PolicyConfig policy;
   AuditConfig audit;
   DryRunConfig dry_run;

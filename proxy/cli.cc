@@ -20,8 +20,8 @@ Usage:
   sluice [global options] <command> [options]
 
 Commands:
-  run       relay MCP between a client on stdin/stdout and an upstream server,
-            governing tools/call with the policy
+  run       relay MCP between a client (on stdin/stdout, or over HTTP with
+            --listen) and an upstream server, governing tools/call with the policy
   policy    check a configuration, or explain a decision: sluice help policy
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
@@ -45,6 +45,13 @@ prefix "upstream stderr:". Every tools/call is decided by the policy before it
 is forwarded; without --config the policy is read-only: reads are allowed,
 everything else requires approval.
 
+With --listen (or listen.address in the configuration) Sluice serves MCP's
+Streamable HTTP transport on ADDR:PORT at listen.path (default /mcp) instead,
+and starts one upstream COMMAND per HTTP session. It logs the bound address as
+"listening on http://ADDR:PORT/PATH"; port 0 picks a free port. Without
+listen.tokens only loopback addresses are allowed. SIGINT or SIGTERM ends every
+session and stops their upstreams.
+
 When the client closes Sluice's stdin, Sluice closes the upstream's stdin, waits
 the shutdown grace for it to exit, then sends SIGTERM, then SIGKILL. When the
 upstream exits first, every request still in flight gets a JSON-RPC error
@@ -54,6 +61,8 @@ Options:
   --config FILE           sluice.yaml: upstream, policy, audit, dry_run (see
                           docs/configuration.md); Sluice refuses to start on an
                           invalid file
+  --listen ADDR:PORT      serve Streamable HTTP on this address, such as
+                          127.0.0.1:8765 (overrides listen.address)
   --max-message-bytes N   largest message accepted from either side, in bytes;
                           suffixes KiB and MiB allowed (default: 64MiB)
   --shutdown-grace TIME   time the upstream gets to exit at each step of the
@@ -84,6 +93,7 @@ int run_subcommand(Arguments& args) {
   RunOptions options;
   options.config = policy::default_config();
   std::vector<std::string> command;
+  std::string listen_address;
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "--") {
@@ -92,6 +102,8 @@ int run_subcommand(Arguments& args) {
       return print(run_help);
     } else if (arg == "--config") {
       options.config = policy::load_config_file(std::string(args.value_of(arg)));
+    } else if (arg == "--listen") {
+      listen_address = args.value_of(arg);
     } else if (arg == "--max-message-bytes") {
       options.limits.max_message_bytes = parse_byte_size(arg, args.value_of(arg));
     } else if (arg == "--shutdown-grace") {
@@ -101,6 +113,7 @@ int run_subcommand(Arguments& args) {
     }
   }
   if (!command.empty()) options.config.upstream.command = std::move(command);
+  if (!listen_address.empty()) options.config.listen.address = std::move(listen_address);
   if (options.config.upstream.command.empty()) {
     throw UsageError(
         "run: no upstream given; name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set "
