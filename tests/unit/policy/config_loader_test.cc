@@ -223,7 +223,7 @@ TEST_CASE("an unknown key is refused, naming its line and path and the keys allo
 }
 
 TEST_CASE("sections this version cannot act on are refused rather than ignored") {
-  const auto section = GENERATE(as<std::string>{}, "listen", "ui", "approval");
+  const auto section = GENERATE(as<std::string>{}, "ui", "approval");
   CAPTURE(section);
   SECTION("written inline") {
     CHECK_THAT(error_of("upstream: { name: kube }\n" + section + ": { x: 1 }\n"),
@@ -234,6 +234,41 @@ TEST_CASE("sections this version cannot act on are refused rather than ignored")
     // The line is where the section's content starts, the line after its key.
     CHECK_THAT(error_of("upstream: { name: kube }\n" + section + ":\n  x: 1\n"),
                StartsWith("sluice.yaml:3: " + section + ": not supported by this version of sluice"));
+  }
+}
+
+TEST_CASE("the listen section names the address, the tokens, the origins and the limits") {
+  SECTION("all of it") {
+    const auto config = load(
+        "listen:\n  address: 127.0.0.1:8765\n  path: /governed\n"
+        "  tokens: [{ principal: sre-agent, sha256: \"" + std::string(64, 'A') + "\" }]\n"
+        "  allowed_origins: [\"https://console.example:*\"]\n"
+        "  limits: { max_sessions: 7, session_idle: 2m, max_body_bytes: 1024 }\n");
+    CHECK(config.listen.address == "127.0.0.1:8765");
+    CHECK(config.listen.path == "/governed");
+    REQUIRE(config.listen.tokens.size() == 1);
+    CHECK(config.listen.tokens[0].principal == "sre-agent");
+    CHECK(config.listen.tokens[0].sha256 == std::string(64, 'a'));
+    REQUIRE(config.listen.allowed_origins.size() == 1);
+    CHECK(config.listen.allowed_origins[0].matches("https://console.example:443"));
+    CHECK(config.listen.max_sessions == 7);
+    CHECK(config.listen.session_idle == std::chrono::minutes(2));
+    CHECK(config.listen.max_body_bytes == 1024);
+    CHECK(load_config_text(to_yaml(config), "normalized").listen.tokens[0].sha256 == std::string(64, 'a'));
+  }
+  SECTION("by default no address (stdio) and only loopback origins") {
+    const auto config = load("");
+    CHECK(config.listen.address.empty());
+    CHECK(config.listen.path == "/mcp");
+    CHECK(config.listen.allowed_origins.size() == 3);
+  }
+  SECTION("a token written in the clear is refused") {
+    CHECK_THAT(error_of("listen:\n  tokens: [{ principal: a, sha256: hunter2 }]\n"),
+               StartsWith("sluice.yaml:2: listen.tokens[0].sha256: expected the 64 hex digits"));
+  }
+  SECTION("a TLS listener is refused rather than ignored") {
+    CHECK_THAT(error_of("listen:\n  tls: { cert: a.pem }\n"),
+               StartsWith("sluice.yaml:2: listen.tls: a TLS listener is not supported"));
   }
 }
 
