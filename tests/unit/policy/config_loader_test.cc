@@ -172,7 +172,7 @@ TEST_CASE("an unknown key is refused, naming its line and path and the keys allo
     CHECK_THAT(
         error_of("upstream:\n  name: kube\nupstreams: {}\n"),
         StartsWith(
-            "sluice.yaml:3: upstreams: unknown key; expected one of upstream, policy, audit, dry_run"));
+            "sluice.yaml:3: upstreams: unknown key; expected one of upstream, listen, policy, audit, dry_run"));
   }
   SECTION("in upstream") {
     CHECK_THAT(error_of("upstream:\n  url: https://mcp.internal/mcp\n"),
