@@ -8,6 +8,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,8 @@ struct PolicyConfig {
 struct UpstreamConfig {
   std::string name = "upstream";
   std::vector<std::string> command;
+  std::string url;  // a Streamable HTTP server instead of a command
+  std::vector<std::pair<std::string, std::string>> headers;  // sent to the url, ${VAR} expanded
 };
 
 // Sluice as a Streamable HTTP endpoint (`listen:`, or `sluice run --listen`).

@@ -373,11 +373,28 @@ Config parse(const YAML::Node& root, const std::string& source) {
   }
   reader.expect_map(root, "", {"upstream", "listen", "policy", "audit", "dry_run"});
   if (const auto upstream = root["upstream"]) {
-    reader.expect_map(upstream, "upstream", {"name", "command"});
+    if (upstream.IsMap() && upstream["ca"]) {
+      reader.fail(upstream["ca"], "upstream.ca", "TLS upstreams are not supported by this version of sluice");
+    }
+    reader.expect_map(upstream, "upstream", {"name", "command", "url", "headers"});
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
     if (upstream["command"]) {
       config.upstream.command = reader.strings(upstream["command"], "upstream.command");
       if (config.upstream.command.empty()) reader.fail(upstream["command"], "upstream.command", "expected a command and its arguments");
+    }
+    if (upstream["url"]) {
+      if (upstream["command"]) reader.fail(upstream["url"], "upstream.url", "set either upstream.command or upstream.url, not both");
+      config.upstream.url = reader.string(upstream["url"], "upstream.url");
+      if (!config.upstream.url.starts_with("http://")) {
+        reader.fail(upstream["url"], "upstream.url", "expected http://HOST[:PORT]/PATH (https is not supported by this version)");
+      }
+    }
+    if (const auto headers = upstream["headers"]) {
+      if (!headers.IsMap()) reader.fail(headers, "upstream.headers", "expected a mapping of header names to values");
+      for (const auto& entry : headers) {
+        const auto name = entry.first.as<std::string>();
+        config.upstream.headers.emplace_back(name, reader.string(entry.second, "upstream.headers." + name));
+      }
     }
   }
   if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
@@ -477,6 +494,13 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "name" << YAML::Value << literal(config.upstream.name);
   if (!config.upstream.command.empty()) {
     out << YAML::Key << "command" << YAML::Value << YAML::Flow << literals(config.upstream.command);
+  }
+  if (!config.upstream.url.empty()) {
+    out << YAML::Key << "url" << YAML::Value << literal(config.upstream.url);
+    // Header values may hold secrets expanded from the environment: never printed.
+    std::string names;
+    for (const auto& header : config.upstream.headers) names += (names.empty() ? "" : ", ") + header.first;
+    if (!names.empty()) out << YAML::Comment("headers sent (values not shown): " + names);
   }
   out << YAML::EndMap;
   if (!config.listen.address.empty()) {

@@ -112,12 +112,15 @@ int run_subcommand(Arguments& args) {
       unknown_option("run", arg);
     }
   }
-  if (!command.empty()) options.config.upstream.command = std::move(command);
+  if (!command.empty()) {
+    options.config.upstream.command = std::move(command);
+    options.config.upstream.url.clear();
+  }
   if (!listen_address.empty()) options.config.listen.address = std::move(listen_address);
-  if (options.config.upstream.command.empty()) {
+  if (options.config.upstream.command.empty() && options.config.upstream.url.empty()) {
     throw UsageError(
         "run: no upstream given; name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set "
-        "upstream.command in the configuration");
+        "upstream.command or upstream.url in the configuration");
   }
   return run_proxy(options);
 }

@@ -14,6 +14,7 @@
 #include "audit/sqlite_store.h"
 #include "audit/writer.h"
 #include "mcp/child_process.h"
+#include "mcp/http_client_transport.h"
 #include "mcp/http_listener.h"
 #include "mcp/stream_transport.h"
 #include "policy/engine.h"
@@ -41,6 +42,60 @@ void log_failure(std::string_view what, const std::exception_ptr& error) {
   } catch (const std::exception& e) {
     spdlog::critical("{}: {}", what, e.what());
   }
+}
+
+// The upstream of one session: a child process on stdio, or a remote Streamable
+// HTTP server (upstream.url).
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  virtual mcp::Transport& transport() = 0;
+  // "`npx server` (pid 42)", "http://host/mcp"
+  [[nodiscard]] virtual std::string describe() const = 0;
+  virtual asio::awaitable<void> stop(std::chrono::milliseconds grace) = 0;
+  // How it ended, once transport() has ended: "exited with status 1".
+  [[nodiscard]] virtual std::string how_it_ended() const = 0;
+};
+
+class ChildUpstream final : public Upstream {
+ public:
+  ChildUpstream(const asio::any_io_executor& executor, const RunOptions& options)
+      : child_(executor, options.config.upstream.command, options.limits.max_message_bytes) {}
+  mcp::Transport& transport() override { return child_.transport(); }
+  [[nodiscard]] std::string describe() const override {
+    return "`" + child_.name() + "` (pid " + std::to_string(child_.pid()) + ")";
+  }
+  asio::awaitable<void> stop(std::chrono::milliseconds grace) override { return child_.stop(grace); }
+  [[nodiscard]] std::string how_it_ended() const override {
+    return child_.exit_status() ? mcp::describe_wait_status(*child_.exit_status()) : "closed its output";
+  }
+
+ private:
+  mcp::ChildProcess child_;
+};
+
+class RemoteUpstream final : public Upstream {
+ public:
+  RemoteUpstream(const asio::any_io_executor& executor, const RunOptions& options)
+      : url_(options.config.upstream.url),
+        transport_(executor, mcp::HttpUpstreamOptions{url_, options.config.upstream.headers,
+                                                      options.limits.max_message_bytes}) {}
+  mcp::Transport& transport() override { return transport_; }
+  [[nodiscard]] std::string describe() const override { return url_; }
+  asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
+    transport_.close_send();
+    co_return;
+  }
+  [[nodiscard]] std::string how_it_ended() const override { return "stopped answering or ended the session"; }
+
+ private:
+  std::string url_;
+  mcp::HttpClientTransport transport_;
+};
+
+std::unique_ptr<Upstream> start_upstream(const asio::any_io_executor& executor, const RunOptions& options) {
+  if (!options.config.upstream.url.empty()) return std::make_unique<RemoteUpstream>(executor, options);
+  return std::make_unique<ChildUpstream>(executor, options);
 }
 
 // What every session shares: the policy, the tool catalog and pins, the audit log.
@@ -94,12 +149,11 @@ class Governance {
 int run_stdio(asio::io_context& io, const RunOptions& options, Governance& governance) {
   const auto executor = io.get_executor();
   const auto& config = options.config;
-  const auto upstream_name = mcp::command_line(config.upstream.command);
-  mcp::ChildProcess upstream(executor, config.upstream.command, options.limits.max_message_bytes);
+  const auto upstream = start_upstream(executor, options);
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   const auto pipeline = governance.pipeline();
-  Session session(executor, client, upstream.transport(), *pipeline, SessionOptions{options.limits, local_principal()});
+  Session session(executor, client, upstream->transport(), *pipeline, SessionOptions{options.limits, local_principal()});
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
@@ -110,22 +164,20 @@ int run_stdio(asio::io_context& io, const RunOptions& options, Governance& gover
 
   int exit_code = 0;
   auto relay = [&]() -> asio::awaitable<void> {
-    spdlog::info("session {}: relaying stdio to upstream `{}` (pid {}); policy from {}, mode {}", session.id(),
-                 upstream_name, upstream.pid(), config.source, policy::to_string(config.policy.mode));
-    governance.session_event(session, "opened: stdio, upstream `" + upstream_name + "`");
+    spdlog::info("session {}: relaying stdio to upstream {}; policy from {}, mode {}", session.id(),
+                 upstream->describe(), config.source, policy::to_string(config.policy.mode));
+    governance.session_event(session, "opened: stdio, upstream " + upstream->describe());
     const auto end = co_await session.run();
     if (end == SessionEnd::client_closed) {
       spdlog::info("session {}: client closed its input; stopping the upstream", session.id());
-      co_await upstream.stop(options.shutdown_grace);
+      co_await upstream->stop(options.shutdown_grace);
     } else {
-      co_await upstream.stop(options.shutdown_grace);
-      spdlog::error("upstream `{}` {}; Sluice exits with it", upstream_name,
-                    mcp::describe_wait_status(*upstream.exit_status()));
+      co_await upstream->stop(options.shutdown_grace);
+      spdlog::error("upstream {} {}; Sluice exits with it", upstream->describe(), upstream->how_it_ended());
       exit_code = 1;
     }
-    governance.session_event(session, end == SessionEnd::client_closed
-                                          ? "closed by the client"
-                                          : "closed: upstream " + mcp::describe_wait_status(*upstream.exit_status()));
+    governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
+                                                                       : "closed: upstream " + upstream->how_it_ended());
     co_await client.drain(0);
     client.close_send();
   };
@@ -171,38 +223,35 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
 int run_http(asio::io_context& io, const RunOptions& options, Governance& governance) {
   const auto executor = io.get_executor();
   const auto& config = options.config;
-  const auto upstream_name = mcp::command_line(config.upstream.command);
   std::size_t live_sessions = 0;
   bool stopping = false;
   mcp::AsyncEvent sessions_changed(executor);
   std::unique_ptr<mcp::HttpListener> listener;
 
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
-                   std::shared_ptr<mcp::ChildProcess> upstream) -> asio::awaitable<void> {
+                   std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
     Session session(executor, *client, upstream->transport(), *pipeline,
                     SessionOptions{options.limits, client->principal()});
-    spdlog::info("session {}: HTTP session {} for {} relayed to upstream `{}` (pid {})", session.id(), client->id(),
-                 client->principal(), upstream_name, upstream->pid());
-    governance.session_event(session, "opened: http, upstream `" + upstream_name + "`");
+    spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
+                 client->principal(), upstream->describe());
+    governance.session_event(session, "opened: http, upstream " + upstream->describe());
     const auto end = co_await session.run();
     listener->end_session(client->id());
     co_await upstream->stop(options.shutdown_grace);
     co_await session.upstream_ended();
     co_await session.settled();
     if (end == SessionEnd::upstream_closed) {
-      spdlog::warn("session {}: upstream `{}` {}; the HTTP session ended with it", session.id(), upstream_name,
-                   mcp::describe_wait_status(*upstream->exit_status()));
+      spdlog::warn("session {}: upstream {} {}; the HTTP session ended with it", session.id(), upstream->describe(),
+                   upstream->how_it_ended());
     }
-    governance.session_event(session, end == SessionEnd::client_closed
-                                          ? "closed by the client"
-                                          : "closed: upstream " + mcp::describe_wait_status(*upstream->exit_status()));
+    governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
+                                                                       : "closed: upstream " + upstream->how_it_ended());
   };
 
   listener = std::make_unique<mcp::HttpListener>(
       executor, listener_options(options), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-        auto upstream = std::make_shared<mcp::ChildProcess>(executor, config.upstream.command,
-                                                            options.limits.max_message_bytes);
+        std::shared_ptr<Upstream> upstream = start_upstream(executor, options);
         ++live_sessions;
         asio::co_spawn(executor, serve(client, upstream), [&, client](const std::exception_ptr& error) {
           log_failure("http session " + client->id(), error);
@@ -213,8 +262,9 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
       });
   listener->start();
   // Tests and scripts bind port 0 and read the address from this line.
-  spdlog::info("listening on {} (MCP Streamable HTTP); upstream `{}` per session; policy from {}, mode {}",
-               listener->url(), upstream_name, config.source, policy::to_string(config.policy.mode));
+  spdlog::info("listening on {} (MCP Streamable HTTP); a new upstream {} per session; policy from {}, mode {}",
+               listener->url(), config.upstream.url.empty() ? mcp::command_line(config.upstream.command) : config.upstream.url,
+               config.source, policy::to_string(config.policy.mode));
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {

@@ -14,9 +14,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   answerServerRequests,
+  openAnswering,
   cancelledCallScenario,
   listToolPages,
-  connectClient,
   everythingServer,
   fixturePath,
   fixtureServer,
@@ -36,14 +36,6 @@ async function openHttp(url) {
   const transport = new StreamableHTTPClientTransport(url);
   await client.connect(transport);
   return { client, transport, serverRequests };
-}
-
-async function openStdio(command) {
-  const peer = await connectClient(command);
-  peer.serverRequests = [];
-  answerServerRequests(peer.client, peer.serverRequests);
-  await peer.connect();
-  return peer;
 }
 
 // A config file in a fresh directory, for the listener settings a test needs.
@@ -109,7 +101,7 @@ describe('the SDK Streamable HTTP client sees the same server through Sluice as 
 
   before(async () => {
     sluice = await startSluiceHttp(everythingServer, allowEverything);
-    [direct, proxied] = await Promise.all([openStdio(everythingServer), openHttp(sluice.url)]);
+    [direct, proxied] = await Promise.all([openAnswering(everythingServer), openHttp(sluice.url)]);
   });
   after(async () => {
     await Promise.all([direct?.client.close(), proxied?.client.close()]);

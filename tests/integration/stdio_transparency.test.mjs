@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  answerServerRequests,
+  openAnswering,
   cancelledCallScenario,
   listToolPages,
   connectClient,
@@ -21,20 +21,12 @@ import {
 // A policy that allows everything: what is left to see is Sluice itself.
 const allowEverything = ['--config', fixturePath('allow-everything.yaml')];
 
-async function open(command) {
-  const peer = await connectClient(command);
-  peer.serverRequests = [];
-  answerServerRequests(peer.client, peer.serverRequests);
-  await peer.connect();
-  return peer;
-}
-
 describe('a real SDK client sees the same server through Sluice as directly', () => {
   let direct;
   let proxied;
 
   before(async () => {
-    [direct, proxied] = await Promise.all([open(everythingServer), open(throughSluice(everythingServer, allowEverything))]);
+    [direct, proxied] = await Promise.all([openAnswering(everythingServer), openAnswering(throughSluice(everythingServer, allowEverything))]);
   });
   after(async () => {
     await Promise.all([direct?.client.close(), proxied?.client.close()]);

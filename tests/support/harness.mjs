@@ -219,3 +219,13 @@ export async function listToolPages(client) {
   } while (cursor !== undefined);
   return pages;
 }
+
+// A connected SDK client over stdio whose server requests are answered and logged
+// in `serverRequests`.
+export async function openAnswering(command, options) {
+  const peer = await connectClient(command, options);
+  peer.serverRequests = [];
+  answerServerRequests(peer.client, peer.serverRequests);
+  await peer.connect();
+  return peer;
+}
