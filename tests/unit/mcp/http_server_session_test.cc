@@ -95,3 +95,27 @@ TEST_CASE("a stream keeps written events only within its replay budget") {
 }
 
 }  // namespace sluice::mcp
+
+namespace sluice::mcp {
+
+TEST_CASE("the SSE decoder yields id and data as the bytes arrive, whatever their split") {
+  SseDecoder decoder(1024);
+  SseDecoder::Event event;
+  CHECK(decoder.feed("event: message\r\nid: a1\r\nda"));
+  CHECK_FALSE(decoder.next(event));
+  CHECK(decoder.feed("ta: {\"x\":1}\r\n: a comment\r\ndata: more\r\n\r\nid: a2\n\n"));
+  REQUIRE(decoder.next(event));
+  CHECK(event.id == "a1");
+  CHECK(event.data == "{\"x\":1}\nmore");
+  REQUIRE(decoder.next(event));  // a priming event: an id, no data
+  CHECK(event.id == "a2");
+  CHECK(event.data.empty());
+  CHECK_FALSE(decoder.next(event));
+}
+
+TEST_CASE("the SSE decoder refuses a line over its limit") {
+  SseDecoder decoder(8);
+  CHECK_FALSE(decoder.feed("data: 0123456789"));
+}
+
+}  // namespace sluice::mcp

@@ -175,8 +175,8 @@ TEST_CASE("an unknown key is refused, naming its line and path and the keys allo
             "sluice.yaml:3: upstreams: unknown key; expected one of upstream, listen, policy, audit, dry_run"));
   }
   SECTION("in upstream") {
-    CHECK_THAT(error_of("upstream:\n  url: https://mcp.internal/mcp\n"),
-               StartsWith("sluice.yaml:2: upstream.url: unknown key; expected one of name, command"));
+    CHECK_THAT(error_of("upstream:\n  uri: http://mcp.internal/mcp\n"),
+               StartsWith("sluice.yaml:2: upstream.uri: unknown key; expected one of name, command, url, headers"));
   }
   SECTION("in policy") {
     CHECK_THAT(
@@ -235,6 +235,19 @@ TEST_CASE("sections this version cannot act on are refused rather than ignored")
     CHECK_THAT(error_of("upstream: { name: kube }\n" + section + ":\n  x: 1\n"),
                StartsWith("sluice.yaml:3: " + section + ": not supported by this version of sluice"));
   }
+}
+
+TEST_CASE("the upstream may be a remote server, with headers expanded from the environment") {
+  ::setenv("SLUICE_TEST_UPSTREAM_TOKEN", "t0ken", 1);
+  const auto config = load(
+      "upstream:\n  url: http://127.0.0.1:3001/mcp\n  headers: { Authorization: \"Bearer ${SLUICE_TEST_UPSTREAM_TOKEN}\" }\n");
+  CHECK(config.upstream.url == "http://127.0.0.1:3001/mcp");
+  REQUIRE(config.upstream.headers.size() == 1);
+  CHECK(config.upstream.headers[0] == std::pair<std::string, std::string>("Authorization", "Bearer t0ken"));
+  CHECK_THAT(to_yaml(config), !Contains("t0ken"));
+  CHECK_THAT(error_of("upstream:\n  command: [x]\n  url: http://a/mcp\n"),
+             StartsWith("sluice.yaml:3: upstream.url: set either upstream.command or upstream.url"));
+  CHECK_THAT(error_of("upstream:\n  url: https://a/mcp\n"), StartsWith("sluice.yaml:2: upstream.url: expected http://"));
 }
 
 TEST_CASE("the listen section names the address, the tokens, the origins and the limits") {
