@@ -275,8 +275,9 @@ class HttpListener::Connection {
       }
       const auto version = header(request, version_header);
       const bool known = std::find(known_versions.begin(), known_versions.end(), version) != known_versions.end();
-      if (has_header(request, version_header) &&
-          (!known || (!session->protocol_version().empty() && version != session->protocol_version()))) {
+      // Any revision Sluice knows passes, as in the SDK servers: MCP asks for 400 only for
+      // an invalid or unsupported one, and real clients send an older one after init.
+      if (has_header(request, version_header) && !known) {
         co_return co_await write(rpc_error(request, http::status::bad_request, -32600,
                                            "Bad Request: unsupported MCP-Protocol-Version " + json(std::string(version)).dump()));
       }
