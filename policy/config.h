@@ -8,6 +8,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,25 @@ struct PolicyConfig {
 struct UpstreamConfig {
   std::string name = "upstream";
   std::vector<std::string> command;
+  std::string url;  // a Streamable HTTP server instead of a command
+  std::vector<std::pair<std::string, std::string>> headers;  // sent to the url, ${VAR} expanded
+};
+
+// Sluice as a Streamable HTTP endpoint (`listen:`, or `sluice run --listen`).
+struct ListenToken {
+  std::string principal;
+  std::string sha256;  // lower-case hex SHA-256 of the bearer token
+};
+
+struct ListenConfig {
+  std::string address;  // HOST:PORT; empty: MCP on Sluice's own stdin/stdout
+  std::string path = "/mcp";
+  std::vector<ListenToken> tokens;  // empty: no authentication, loopback addresses only
+  // Origins a browser may call from; by default only loopback pages.
+  std::vector<Glob> allowed_origins{Glob("http://localhost:*"), Glob("http://127.0.0.1:*"), Glob("http://[::1]:*")};
+  int max_sessions = 100;
+  std::chrono::seconds session_idle{std::chrono::minutes(30)};
+  int max_body_bytes = 4 << 20;
 };
 
 // Signed checkpoints of the audit log (docs/audit-format.md).
@@ -150,6 +170,7 @@ struct DryRunConfig {
 struct Config {
   std::string source;  // the file it came from, or "built-in default"
   UpstreamConfig upstream;
+  ListenConfig listen;
   PolicyConfig policy;
   AuditConfig audit;
   ApprovalConfig approval;

@@ -1,5 +1,6 @@
 #include "policy/config_loader.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -357,27 +358,78 @@ UiConfig read_ui(const Reader& reader, const YAML::Node& node) {
   return ui;
 }
 
+void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& listen) {
+  if (node.IsMap() && node["tls"]) {
+    reader.fail(node["tls"], "listen.tls", "a TLS listener is not supported by this version of sluice; terminate TLS in front of it");
+  }
+  reader.expect_map(node, "listen", {"address", "path", "tokens", "allowed_origins", "limits"});
+  if (node["address"]) listen.address = reader.string(node["address"], "listen.address");
+  if (node["path"]) {
+    listen.path = reader.string(node["path"], "listen.path");
+    if (!listen.path.starts_with('/')) reader.fail(node["path"], "listen.path", "expected a path that starts with /, such as /mcp");
+  }
+  if (const auto tokens = node["tokens"]) {
+    if (!tokens.IsSequence()) reader.fail(tokens, "listen.tokens", "expected a list of {principal, sha256}");
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const auto path = Reader::index("listen.tokens", i);
+      reader.expect_map(tokens[i], path, {"principal", "sha256"});
+      if (!tokens[i]["principal"] || !tokens[i]["sha256"]) reader.fail(tokens[i], path, "expected both principal and sha256");
+      ListenToken token{reader.string(tokens[i]["principal"], path + ".principal"),
+                        reader.string(tokens[i]["sha256"], path + ".sha256")};
+      for (auto& c : token.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (token.sha256.size() != 64 || token.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        reader.fail(tokens[i]["sha256"], path + ".sha256",
+                    "expected the 64 hex digits of the token's SHA-256 (printf %s TOKEN | sha256sum), not the token");
+      }
+      listen.tokens.push_back(std::move(token));
+    }
+  }
+  if (node["allowed_origins"]) {
+    listen.allowed_origins.clear();
+    for (auto& origin : reader.strings(node["allowed_origins"], "listen.allowed_origins")) {
+      listen.allowed_origins.emplace_back(std::move(origin));
+    }
+  }
+  if (const auto limits = node["limits"]) {
+    reader.expect_map(limits, "listen.limits", {"max_sessions", "session_idle", "max_body_bytes"});
+    if (limits["max_sessions"]) listen.max_sessions = reader.positive_int(limits["max_sessions"], "listen.limits.max_sessions");
+    if (limits["session_idle"]) listen.session_idle = reader.duration(limits["session_idle"], "listen.limits.session_idle");
+    if (limits["max_body_bytes"]) listen.max_body_bytes = reader.positive_int(limits["max_body_bytes"], "listen.limits.max_body_bytes");
+  }
+}
+
 Config parse(const YAML::Node& root, const std::string& source) {
   Reader reader(source);
   Config config = default_config();
   config.source = source;
   if (root.IsNull()) return config;
-  // Sections of DESIGN.md that this version cannot act on yet are refused rather
-  // than silently ignored: a setting that looks active but is not is worse than none.
-  for (const auto* later : {"listen"}) {
-    if (root.IsMap() && root[later]) {
-      reader.fail(root[later], later, "not supported by this version of sluice; remove the section");
-    }
-  }
-  reader.expect_map(root, "", {"upstream", "policy", "audit", "ui", "approval", "dry_run"});
+  reader.expect_map(root, "", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"});
   if (const auto upstream = root["upstream"]) {
-    reader.expect_map(upstream, "upstream", {"name", "command"});
+    if (upstream.IsMap() && upstream["ca"]) {
+      reader.fail(upstream["ca"], "upstream.ca", "TLS upstreams are not supported by this version of sluice");
+    }
+    reader.expect_map(upstream, "upstream", {"name", "command", "url", "headers"});
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
     if (upstream["command"]) {
       config.upstream.command = reader.strings(upstream["command"], "upstream.command");
       if (config.upstream.command.empty()) reader.fail(upstream["command"], "upstream.command", "expected a command and its arguments");
     }
+    if (upstream["url"]) {
+      if (upstream["command"]) reader.fail(upstream["url"], "upstream.url", "set either upstream.command or upstream.url, not both");
+      config.upstream.url = reader.string(upstream["url"], "upstream.url");
+      if (!config.upstream.url.starts_with("http://")) {
+        reader.fail(upstream["url"], "upstream.url", "expected http://HOST[:PORT]/PATH (https is not supported by this version)");
+      }
+    }
+    if (const auto headers = upstream["headers"]) {
+      if (!headers.IsMap()) reader.fail(headers, "upstream.headers", "expected a mapping of header names to values");
+      for (const auto& entry : headers) {
+        const auto name = entry.first.as<std::string>();
+        config.upstream.headers.emplace_back(name, reader.string(entry.second, "upstream.headers." + name));
+      }
+    }
   }
+  if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
   if (const auto audit = root["audit"]) {
     reader.expect_map(audit, "audit",
@@ -510,7 +562,34 @@ std::string to_yaml(const Config& config) {
   if (!config.upstream.command.empty()) {
     out << YAML::Key << "command" << YAML::Value << YAML::Flow << literals(config.upstream.command);
   }
+  if (!config.upstream.url.empty()) {
+    out << YAML::Key << "url" << YAML::Value << literal(config.upstream.url);
+    // Header values may hold secrets expanded from the environment: never printed.
+    std::string names;
+    for (const auto& header : config.upstream.headers) names += (names.empty() ? "" : ", ") + header.first;
+    if (!names.empty()) out << YAML::Comment("headers sent (values not shown): " + names);
+  }
   out << YAML::EndMap;
+  if (!config.listen.address.empty()) {
+    const auto& listen = config.listen;
+    out << YAML::Key << "listen" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "address" << YAML::Value << literal(listen.address);
+    out << YAML::Key << "path" << YAML::Value << literal(listen.path);
+    out << YAML::Key << "tokens" << YAML::Value << YAML::BeginSeq;
+    for (const auto& token : listen.tokens) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "principal" << YAML::Value << literal(token.principal)
+          << YAML::Key << "sha256" << YAML::Value << token.sha256 << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    std::vector<std::string> origins;
+    for (const auto& glob : listen.allowed_origins) origins.push_back(literal(glob.pattern()));
+    out << YAML::Key << "allowed_origins" << YAML::Value << YAML::Flow << origins;
+    out << YAML::Key << "limits" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "max_sessions" << YAML::Value << listen.max_sessions;
+    out << YAML::Key << "session_idle" << YAML::Value << (std::to_string(listen.session_idle.count()) + "s");
+    out << YAML::Key << "max_body_bytes" << YAML::Value << listen.max_body_bytes;
+    out << YAML::EndMap << YAML::EndMap;
+  }
   const auto& policy = config.policy;
   out << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "mode" << YAML::Value << std::string(to_string(policy.mode));

@@ -23,8 +23,8 @@ Usage:
   sluice [global options] <command> [options]
 
 Commands:
-  run       relay MCP between a client on stdin/stdout and an upstream server,
-            governing tools/call with the policy
+  run       relay MCP between a client (on stdin/stdout, or over HTTP with
+            --listen) and an upstream server, governing tools/call with the policy
   policy    check a configuration, or explain a decision: sluice help policy
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
@@ -51,6 +51,13 @@ prefix "upstream stderr:". Every tools/call is decided by the policy before it
 is forwarded; without --config the policy is read-only: reads are allowed,
 everything else requires approval.
 
+With --listen (or listen.address in the configuration) Sluice serves MCP's
+Streamable HTTP transport on ADDR:PORT at listen.path (default /mcp) instead,
+and starts one upstream COMMAND per HTTP session. It logs the bound address as
+"listening on http://ADDR:PORT/PATH"; port 0 picks a free port. Without
+listen.tokens only loopback addresses are allowed. SIGINT or SIGTERM ends every
+session and stops their upstreams.
+
 When the client closes Sluice's stdin, Sluice closes the upstream's stdin, waits
 the shutdown grace for it to exit, then sends SIGTERM, then SIGKILL. When the
 upstream exits first, every request still in flight gets a JSON-RPC error
@@ -60,10 +67,14 @@ Options:
   --config FILE           sluice.yaml: upstream, policy, audit, approval, dry_run (see
                           docs/configuration.md); Sluice refuses to start on an
                           invalid file
+  --listen ADDR:PORT      serve Streamable HTTP on this address, such as
+                          127.0.0.1:8765 (overrides listen.address)
   --max-message-bytes N   largest message accepted from either side, in bytes;
                           suffixes KiB and MiB allowed (default: 64MiB)
   --shutdown-grace TIME   time the upstream gets to exit at each step of the
                           shutdown, e.g. 500ms, 5s, 1m (default: 5s)
+  --ui ADDR:PORT          serve the approval web UI there (overrides ui.address;
+                          without ui.users only a loopback address, no login)
   --principal NAME        who the client is, in the audit log and for four eyes
                           (default: the user Sluice runs as); whoever starts
                           Sluice names its caller, e.g. the agent runtime
@@ -106,6 +117,8 @@ int run_subcommand(Arguments& args) {
   RunOptions options;
   options.config = policy::default_config();
   std::vector<std::string> command;
+  std::string listen_address;
+  std::string ui_address;
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "--") {
@@ -114,10 +127,14 @@ int run_subcommand(Arguments& args) {
       return print(run_help);
     } else if (arg == "--config") {
       options.config = policy::load_config_file(std::string(args.value_of(arg)));
+    } else if (arg == "--listen") {
+      listen_address = args.value_of(arg);
     } else if (arg == "--max-message-bytes") {
       options.limits.max_message_bytes = parse_byte_size(arg, args.value_of(arg));
     } else if (arg == "--shutdown-grace") {
       options.shutdown_grace = parse_duration_option(arg, args.value_of(arg));
+    } else if (arg == "--ui") {
+      ui_address = args.value_of(arg);
     } else if (arg == "--principal") {
       options.principal = args.value_of(arg);
       if (options.principal.empty()) throw UsageError("--principal: a name is needed");
@@ -125,8 +142,18 @@ int run_subcommand(Arguments& args) {
       unknown_option("run", arg);
     }
   }
-  if (!command.empty()) options.config.upstream.command = std::move(command);
-  if (options.config.upstream.command.empty()) options.config.upstream.command = {bundled_kube_server()};
+  if (!command.empty()) {
+    options.config.upstream.command = std::move(command);
+    options.config.upstream.url.clear();
+  }
+  if (!listen_address.empty()) options.config.listen.address = std::move(listen_address);
+  if (!ui_address.empty()) {
+    if (!options.config.ui) options.config.ui.emplace();
+    options.config.ui->address = std::move(ui_address);
+  }
+  if (options.config.upstream.command.empty() && options.config.upstream.url.empty()) {
+    options.config.upstream.command = {bundled_kube_server()};
+  }
   return run_proxy(options);
 }
 

@@ -1,10 +1,10 @@
 #include "proxy/run_command.h"
 
-#include <pwd.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <boost/asio/signal_set.hpp>
@@ -14,6 +14,8 @@
 #include "audit/sqlite_store.h"
 #include "audit/writer.h"
 #include "mcp/child_process.h"
+#include "mcp/http_client_transport.h"
+#include "mcp/http_listener.h"
 #include "mcp/stream_transport.h"
 #include "policy/engine.h"
 #include "policy/pin_store.h"
@@ -25,6 +27,7 @@
 #include "proxy/filters/policy_filter.h"
 #include "proxy/pipeline.h"
 #include "proxy/session.h"
+#include "webui/ui_server.h"
 
 namespace sluice::proxy {
 namespace {
@@ -48,50 +51,160 @@ audit::CheckpointOptions checkpoint_options(const policy::CheckpointConfig& conf
   return options;
 }
 
-}  // namespace
+void log_failure(std::string_view what, const std::exception_ptr& error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}: {}", what, e.what());
+  }
+}
 
-int run_proxy(const RunOptions& options) {
-  // A client that goes away must show up as a failed write, not kill Sluice
-  // before it has stopped the upstream.
-  ::signal(SIGPIPE, SIG_IGN);
+// The upstream of one session: a child process on stdio, or a remote Streamable
+// HTTP server (upstream.url).
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  virtual mcp::Transport& transport() = 0;
+  // "`npx server` (pid 42)", "http://host/mcp"
+  [[nodiscard]] virtual std::string describe() const = 0;
+  virtual asio::awaitable<void> stop(std::chrono::milliseconds grace) = 0;
+  // How it ended, once transport() has ended: "exited with status 1".
+  [[nodiscard]] virtual std::string how_it_ended() const = 0;
+};
 
-  asio::io_context io;
+class ChildUpstream final : public Upstream {
+ public:
+  ChildUpstream(const asio::any_io_executor& executor, const RunOptions& options)
+      : child_(executor, options.config.upstream.command, options.limits.max_message_bytes) {}
+  mcp::Transport& transport() override { return child_.transport(); }
+  [[nodiscard]] std::string describe() const override {
+    return "`" + child_.name() + "` (pid " + std::to_string(child_.pid()) + ")";
+  }
+  asio::awaitable<void> stop(std::chrono::milliseconds grace) override { return child_.stop(grace); }
+  [[nodiscard]] std::string how_it_ended() const override {
+    return child_.exit_status() ? mcp::describe_wait_status(*child_.exit_status()) : "closed its output";
+  }
+
+ private:
+  mcp::ChildProcess child_;
+};
+
+class RemoteUpstream final : public Upstream {
+ public:
+  RemoteUpstream(const asio::any_io_executor& executor, const RunOptions& options)
+      : url_(options.config.upstream.url),
+        transport_(executor, mcp::HttpUpstreamOptions{url_, options.config.upstream.headers,
+                                                      options.limits.max_message_bytes}) {}
+  mcp::Transport& transport() override { return transport_; }
+  [[nodiscard]] std::string describe() const override { return url_; }
+  asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
+    transport_.close_send();
+    co_return;
+  }
+  [[nodiscard]] std::string how_it_ended() const override { return "stopped answering or ended the session"; }
+
+ private:
+  std::string url_;
+  mcp::HttpClientTransport transport_;
+};
+
+std::unique_ptr<Upstream> start_upstream(const asio::any_io_executor& executor, const RunOptions& options) {
+  if (!options.config.upstream.url.empty()) return std::make_unique<RemoteUpstream>(executor, options);
+  return std::make_unique<ChildUpstream>(executor, options);
+}
+
+// What every session shares: the policy, the tool catalog and pins, the audit log.
+class Governance {
+ public:
+  Governance(const asio::any_io_executor& executor, const policy::Config& config)
+      : config_(config), engine_(config.policy), redactor_(config.audit.redact) {
+    if (!config.audit.path.empty()) {
+      const auto durability = config.audit.full_sync ? audit::Durability::full : audit::Durability::normal;
+      audit_log_ = std::make_unique<audit::AuditWriter>(
+          executor, std::make_unique<audit::SqliteStore>(config.audit.path, durability),
+          checkpoint_options(config.audit.checkpoints));
+      pins_ = std::make_unique<DurablePinStore>(std::make_unique<audit::SqliteStore>(config.audit.path, durability),
+                                                *audit_log_);
+      spdlog::info("audit log: {} (sync {})", config.audit.path, config.audit.full_sync ? "full" : "normal");
+    } else {
+      pins_ = std::make_unique<policy::MemoryPinStore>();
+      spdlog::warn("no audit log configured (audit.path): decisions are logged here, not recorded; pins last "
+                   "until Sluice exits");
+    }
+    catalog_ = std::make_unique<policy::ToolCatalog>(config.policy, *pins_, config.upstream.name);
+    approvals_ = std::make_unique<ApprovalQueue>(
+        executor, audit_log_.get(),
+        audit_log_ ? std::make_unique<audit::SqliteStore>(config.audit.path, audit::Durability::normal, true) : nullptr,
+        redactor_, config.approval);
+    approvals_->cancel_orphans();
+  }
+
+  [[nodiscard]] ApprovalQueue& approvals() { return *approvals_; }
+
+  // What /healthz reports.
+  [[nodiscard]] webui::UiHealth health() const {
+    webui::UiHealth health;
+    health.audit_ok = !audit_log_ || audit_log_->healthy();
+    if (audit_log_) health.audit_error = audit_log_->last_error();
+    health.upstream_state = "per session";
+    return health;
+  }
+
+  // Each session gets its own pipeline: filters keep per-session state (calls in flight).
+  std::unique_ptr<Pipeline> pipeline() {
+    auto pipeline = std::make_unique<Pipeline>();
+    pipeline->add(std::make_unique<PolicyFilter>(config_, engine_, *catalog_, *approvals_));
+    if (audit_log_) pipeline->add(std::make_unique<AuditFilter>(*audit_log_, redactor_, config_.upstream.name));
+    return pipeline;
+  }
+
+  void session_event(const Session& session, std::string detail) {
+    if (!audit_log_) return;
+    audit::AuditEvent event;
+    event.kind = "session";
+    event.session = session.id();
+    event.principal = session.principal();
+    event.upstream = config_.upstream.name;
+    event.detail = std::move(detail);
+    audit_log_->record(std::move(event));
+  }
+
+ private:
+  const policy::Config& config_;
+  const policy::PolicyEngine engine_;
+  const audit::Redactor redactor_;
+  std::unique_ptr<audit::AuditWriter> audit_log_;
+  std::unique_ptr<policy::PinStore> pins_;
+  std::unique_ptr<policy::ToolCatalog> catalog_;
+  std::unique_ptr<ApprovalQueue> approvals_;
+};
+
+// The approval web UI (ui: in the configuration, or --ui), on the same loop.
+std::unique_ptr<webui::UiServer> start_ui(asio::io_context& io, const policy::Config& config, Governance& governance) {
+  if (!config.ui) return nullptr;
+  webui::UiServerOptions options;
+  options.address = config.ui->address;
+  for (const auto& user : config.ui->users) options.users.push_back({user.name, user.password, user.roles});
+  options.local_approver = config.ui->local_approver;
+  options.audit_path = config.audit.path;
+  options.health = [&governance] { return governance.health(); };
+  auto server = std::make_unique<webui::UiServer>(io, std::move(options), governance.approvals());
+  server->start();
+  spdlog::info("approval web UI on {}{}", server->url(),
+               config.ui->users.empty() ? " (no login: loopback only, you approve as " + server->local_approver() + ")"
+                                        : "");
+  return server;
+}
+
+int run_stdio(asio::io_context& io, const RunOptions& options, Governance& governance) {
   const auto executor = io.get_executor();
   const auto& config = options.config;
-  const auto upstream_name = mcp::command_line(config.upstream.command);
-  const policy::PolicyEngine engine(config.policy);
-
-  std::unique_ptr<audit::AuditWriter> audit_log;
-  std::unique_ptr<policy::PinStore> pins;
-  const audit::Redactor redactor(config.audit.redact);
-  if (!config.audit.path.empty()) {
-    const auto durability = config.audit.full_sync ? audit::Durability::full : audit::Durability::normal;
-    audit_log = std::make_unique<audit::AuditWriter>(
-        executor, std::make_unique<audit::SqliteStore>(config.audit.path, durability),
-        checkpoint_options(config.audit.checkpoints));
-    pins = std::make_unique<DurablePinStore>(std::make_unique<audit::SqliteStore>(config.audit.path, durability),
-                                             *audit_log);
-    spdlog::info("audit log: {} (sync {})", config.audit.path, config.audit.full_sync ? "full" : "normal");
-  } else {
-    pins = std::make_unique<policy::MemoryPinStore>();
-    spdlog::warn("no audit log configured (audit.path): decisions are logged here, not recorded; pins last "
-                 "until Sluice exits");
-  }
-  policy::ToolCatalog catalog(config.policy, *pins, config.upstream.name);
-  ApprovalQueue approvals(executor, audit_log.get(),
-                          audit_log ? std::make_unique<audit::SqliteStore>(config.audit.path, audit::Durability::normal, true)
-                                    : nullptr,
-                          redactor, config.approval);
-  approvals.cancel_orphans();
-
-  mcp::ChildProcess upstream(executor, config.upstream.command, options.limits.max_message_bytes);
+  const auto upstream = start_upstream(executor, options);
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
-  Pipeline pipeline;
-  pipeline.add(std::make_unique<PolicyFilter>(config, engine, catalog, approvals));
-  if (audit_log) pipeline.add(std::make_unique<AuditFilter>(*audit_log, redactor, config.upstream.name));
-  Session session(executor, client, upstream.transport(), pipeline,
-                  SessionOptions{options.limits, options.principal.empty() ? current_user() : options.principal});
+  const auto pipeline = governance.pipeline();
+  Session session(executor, client, upstream->transport(), *pipeline, SessionOptions{options.limits, options.principal.empty() ? current_user() : options.principal});
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
@@ -102,41 +215,26 @@ int run_proxy(const RunOptions& options) {
 
   int exit_code = 0;
   auto relay = [&]() -> asio::awaitable<void> {
-    spdlog::info("session {}: relaying stdio to upstream `{}` (pid {}); policy from {}, mode {}", session.id(),
-                 upstream_name, upstream.pid(), config.source, policy::to_string(config.policy.mode));
-    const auto session_event = [&](std::string detail) {
-      if (!audit_log) return;
-      audit::AuditEvent event;
-      event.kind = "session";
-      event.session = session.id();
-      event.principal = session.principal();
-      event.upstream = config.upstream.name;
-      event.detail = std::move(detail);
-      audit_log->record(std::move(event));
-    };
-    session_event("opened: stdio, upstream `" + upstream_name + "`");
+    spdlog::info("session {}: relaying stdio to upstream {}; policy from {}, mode {}", session.id(),
+                 upstream->describe(), config.source, policy::to_string(config.policy.mode));
+    governance.session_event(session, "opened: stdio, upstream " + upstream->describe());
     const auto end = co_await session.run();
     if (end == SessionEnd::client_closed) {
       spdlog::info("session {}: client closed its input; stopping the upstream", session.id());
-      co_await upstream.stop(options.shutdown_grace);
+      co_await upstream->stop(options.shutdown_grace);
     } else {
-      co_await upstream.stop(options.shutdown_grace);
-      spdlog::error("upstream `{}` {}; Sluice exits with it", upstream_name,
-                    mcp::describe_wait_status(*upstream.exit_status()));
+      co_await upstream->stop(options.shutdown_grace);
+      spdlog::error("upstream {} {}; Sluice exits with it", upstream->describe(), upstream->how_it_ended());
       exit_code = 1;
     }
-    session_event(end == SessionEnd::client_closed ? "closed by the client"
-                                                   : "closed: upstream " + mcp::describe_wait_status(*upstream.exit_status()));
+    governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
+                                                                       : "closed: upstream " + upstream->how_it_ended());
     co_await client.drain(0);
     client.close_send();
   };
   asio::co_spawn(executor, relay(), [&](const std::exception_ptr& error) {
     if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        spdlog::critical("session {}: {}", session.id(), e.what());
-      }
+      log_failure("session " + session.id(), error);
       exit_code = 1;
     }
     // Whatever is still pending (a descendant of the upstream holding its stderr
@@ -145,6 +243,110 @@ int run_proxy(const RunOptions& options) {
   });
   io.run();
   return exit_code;
+}
+
+// "ab01..." -> the bytes it spells; the loader checked the form.
+std::string digest_bytes(const std::string& hex) {
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return bytes;
+}
+
+mcp::HttpListenerOptions listener_options(const RunOptions& options) {
+  const auto& listen = options.config.listen;
+  mcp::HttpListenerOptions out;
+  out.address = listen.address;
+  out.path = listen.path;
+  for (const auto& token : listen.tokens) out.tokens.push_back({token.principal, digest_bytes(token.sha256)});
+  out.origin_allowed = [origins = listen.allowed_origins](std::string_view origin) {
+    return std::any_of(origins.begin(), origins.end(), [&](const policy::Glob& glob) { return glob.matches(origin); });
+  };
+  out.max_body_bytes = static_cast<std::size_t>(listen.max_body_bytes);
+  out.max_sessions = static_cast<std::size_t>(listen.max_sessions);
+  out.idle_timeout = listen.session_idle;
+  out.parse_limits = options.limits;
+  out.session_limits.max_message_bytes = options.limits.max_message_bytes;
+  return out;
+}
+
+// Every HTTP session gets its own upstream child and its own proxy session; the
+// listener stays up when one of them fails.
+int run_http(asio::io_context& io, const RunOptions& options, Governance& governance) {
+  const auto executor = io.get_executor();
+  const auto& config = options.config;
+  std::size_t live_sessions = 0;
+  bool stopping = false;
+  mcp::AsyncEvent sessions_changed(executor);
+  std::unique_ptr<mcp::HttpListener> listener;
+
+  auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
+                   std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
+    const auto pipeline = governance.pipeline();
+    Session session(executor, *client, upstream->transport(), *pipeline,
+                    SessionOptions{options.limits, client->principal()});
+    spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
+                 client->principal(), upstream->describe());
+    governance.session_event(session, "opened: http, upstream " + upstream->describe());
+    const auto end = co_await session.run();
+    listener->end_session(client->id());
+    co_await upstream->stop(options.shutdown_grace);
+    co_await session.upstream_ended();
+    co_await session.settled();
+    if (end == SessionEnd::upstream_closed) {
+      spdlog::warn("session {}: upstream {} {}; the HTTP session ended with it", session.id(), upstream->describe(),
+                   upstream->how_it_ended());
+    }
+    governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
+                                                                       : "closed: upstream " + upstream->how_it_ended());
+  };
+
+  listener = std::make_unique<mcp::HttpListener>(
+      executor, listener_options(options), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+        std::shared_ptr<Upstream> upstream = start_upstream(executor, options);
+        ++live_sessions;
+        asio::co_spawn(executor, serve(client, upstream), [&, client](const std::exception_ptr& error) {
+          log_failure("http session " + client->id(), error);
+          listener->end_session(client->id());
+          --live_sessions;
+          sessions_changed.notify_all();
+        });
+      });
+  listener->start();
+  // Tests and scripts bind port 0 and read the address from this line.
+  spdlog::info("listening on {} (MCP Streamable HTTP); a new upstream {} per session; policy from {}, mode {}",
+               listener->url(), config.upstream.url.empty() ? mcp::command_line(config.upstream.command) : config.upstream.url,
+               config.source, policy::to_string(config.policy.mode));
+
+  asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("received {}; ending {} session(s)", ::strsignal(signal_number), live_sessions);
+    stopping = true;
+    listener->stop();
+    sessions_changed.notify_all();
+  });
+  auto wait_for_stop = [&]() -> asio::awaitable<void> {
+    while (!stopping || live_sessions > 0) co_await sessions_changed.wait();
+  };
+  asio::co_spawn(executor, wait_for_stop(), [&](const std::exception_ptr& error) {
+    log_failure("http listener", error);
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int run_proxy(const RunOptions& options) {
+  // A client that goes away must show up as a failed write, not kill Sluice
+  // before it has stopped the upstream.
+  ::signal(SIGPIPE, SIG_IGN);
+  asio::io_context io;
+  Governance governance(io.get_executor(), options.config);
+  const auto ui = start_ui(io, options.config, governance);
+  if (options.config.listen.address.empty()) return run_stdio(io, options, governance);
+  return run_http(io, options, governance);
 }
 
 }  // namespace sluice::proxy

@@ -55,7 +55,8 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       options_(options),
       id_(new_session_id()),
       own_responses_(executor),
-      upstream_end_(executor) {}
+      upstream_end_(executor),
+      pipeline_left_(executor) {}
 
 asio::awaitable<SessionEnd> Session::run() {
   asio::co_spawn(executor_, read_upstream(), [this](const std::exception_ptr& error) {
@@ -83,6 +84,10 @@ asio::awaitable<SessionEnd> Session::run() {
 
 asio::awaitable<void> Session::upstream_ended() {
   while (!upstream_ended_) co_await upstream_end_.wait();
+}
+
+asio::awaitable<void> Session::settled() {
+  while (in_pipeline_ > 0) co_await pipeline_left_.wait();
 }
 
 asio::awaitable<void> Session::read_client() {
@@ -222,7 +227,11 @@ void Session::process(Direction direction, mcp::Message message) {
     deliver(direction, std::move(message));
     return;
   }
-  asio::co_spawn(executor_, filter_and_deliver(direction, std::move(message)), asio::detached);
+  ++in_pipeline_;
+  asio::co_spawn(executor_, filter_and_deliver(direction, std::move(message)), [this](const std::exception_ptr&) {
+    --in_pipeline_;
+    pipeline_left_.notify_all();
+  });
 }
 
 asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Message message) {

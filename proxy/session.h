@@ -51,6 +51,10 @@ class Session final : public SessionContext {
   // late responses are still relayed until then).
   asio::awaitable<void> upstream_ended();
 
+  // Waits until no message is inside the pipeline any more (a filter may hold one):
+  // only then may the session and its transports be destroyed.
+  asio::awaitable<void> settled();
+
   // Client requests not yet answered.
   [[nodiscard]] std::size_t pending_requests() const { return client_requests_.size(); }
 
@@ -94,6 +98,8 @@ class Session final : public SessionContext {
   mcp::AsyncEvent own_responses_;
   bool upstream_ended_ = false;
   mcp::AsyncEvent upstream_end_;
+  std::size_t in_pipeline_ = 0;
+  mcp::AsyncEvent pipeline_left_;
 };
 
 // A random 128-bit id, hex encoded.

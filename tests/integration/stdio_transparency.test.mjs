@@ -5,69 +5,37 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
-
-import { connectClient, everythingServer, fixturePath, fixtureServer, throughSluice } from '../support/harness.mjs';
+  openAnswering,
+  cancelledCallScenario,
+  listToolPages,
+  connectClient,
+  everythingServer,
+  fixturePath,
+  fixtureServer,
+  sameOnBoth,
+  serverIdentity,
+  settledProgress,
+  throughSluice,
+} from '../support/harness.mjs';
 
 // A policy that allows everything: what is left to see is Sluice itself.
 const allowEverything = ['--config', fixturePath('allow-everything.yaml')];
-
-function answerServerRequests(client, log) {
-  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
-    log.push(['sampling/createMessage', request.params.messages]);
-    const prompt = request.params.messages.map((m) => m.content.text).join(' ');
-    return { model: 'test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${prompt}` } };
-  });
-  client.setRequestHandler(ElicitRequestSchema, async (request) => {
-    log.push(['elicitation/create', request.params.message]);
-    return { action: 'decline' };
-  });
-  client.setRequestHandler(ListRootsRequestSchema, async () => {
-    log.push(['roots/list']);
-    return { roots: [{ uri: 'file:///srv/project', name: 'project' }] };
-  });
-}
-
-// server-everything sends its last progress notification without waiting for it, so
-// it races the tool's result inside the server and the client's SDK may or may not
-// still be listening: that one is nondeterministic with or without Sluice.
-const settledProgress = (progress) => progress.filter((p) => p.progress < p.total);
-
-async function open(command) {
-  const peer = await connectClient(command);
-  peer.serverRequests = [];
-  answerServerRequests(peer.client, peer.serverRequests);
-  await peer.connect();
-  return peer;
-}
 
 describe('a real SDK client sees the same server through Sluice as directly', () => {
   let direct;
   let proxied;
 
   before(async () => {
-    [direct, proxied] = await Promise.all([open(everythingServer), open(throughSluice(everythingServer, allowEverything))]);
+    [direct, proxied] = await Promise.all([openAnswering(everythingServer), openAnswering(throughSluice(everythingServer, allowEverything))]);
   });
   after(async () => {
     await Promise.all([direct?.client.close(), proxied?.client.close()]);
   });
 
-  // Runs `scenario` on both clients and requires equal results.
-  async function same(scenario) {
-    const [expected, actual] = await Promise.all([scenario(direct.client), scenario(proxied.client)]);
-    assert.deepEqual(actual, expected);
-    return actual;
-  }
+  const same = (scenario) => sameOnBoth(direct.client, proxied.client, scenario);
 
   it('initialize: server info, capabilities and instructions', async () => {
-    await same(async (client) => ({
-      version: client.getServerVersion(),
-      capabilities: client.getServerCapabilities(),
-      instructions: client.getInstructions(),
-    }));
+    await same(serverIdentity);
   });
 
   it('tools/list', async () => {
@@ -165,20 +133,7 @@ describe('a real SDK client sees the same server through Sluice as directly', ()
   });
 
   it('a cancelled call is abandoned and the session goes on', async () => {
-    await same(async (client) => {
-      const controller = new AbortController();
-      const call = client.callTool(
-        { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
-        undefined,
-        { signal: controller.signal, onprogress: () => controller.abort('the user changed their mind') },
-      );
-      const outcome = await call.then(
-        () => 'completed',
-        (error) => String(error),
-      );
-      const after = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
-      return { outcome, after };
-    });
+    await same(cancelledCallScenario);
   });
 });
 
@@ -189,13 +144,7 @@ describe('a paginated tools/list keeps its cursors through Sluice', () => {
       const proxiedPeer = command === 'proxied' ? await connectClient(throughSluice(fixtureServer('paged-server.mjs'), allowEverything)) : null;
       const { client } = proxiedPeer ?? peer;
       await (proxiedPeer ?? peer).connect();
-      const pages = [];
-      let cursor;
-      do {
-        const page = await client.listTools(cursor === undefined ? {} : { cursor });
-        pages.push(page);
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
+      const pages = await listToolPages(client);
       await client.close();
       return pages;
     };

@@ -1,5 +1,6 @@
 // Shared by the integration tests: where the binaries and the real npm servers are,
 // and how to connect a real SDK client to a server directly or through Sluice.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -8,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -120,3 +126,106 @@ export const initializeRequest = (id = 0) => ({
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-peer', version: '1' } },
 });
+
+// `sluice run --listen 127.0.0.1:0` in front of `server`: resolves once Sluice logs
+// the address it bound, with that URL and a stop() that ends it with SIGTERM.
+export async function startSluiceHttp(server, sluiceArgs = []) {
+  const child = spawn(sluiceBin, ['--log-level', 'debug', 'run', '--listen', '127.0.0.1:0', ...sluiceArgs, '--', ...server], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk.toString();
+      const found = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (found) resolve(new URL(found[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before listening; stderr:\n${stderr}`)));
+  });
+  const exited = once(child, 'exit');
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return code;
+    },
+  };
+}
+
+// Answers the server's sampling, elicitation and roots requests the same way on every
+// client, logging each as [method, detail].
+export function answerServerRequests(client, log) {
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    log.push(['sampling/createMessage', request.params.messages]);
+    const prompt = request.params.messages.map((m) => m.content.text).join(' ');
+    return { model: 'test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${prompt}` } };
+  });
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    log.push(['elicitation/create', request.params.message]);
+    return { action: 'decline' };
+  });
+  client.setRequestHandler(ListRootsRequestSchema, async () => {
+    log.push(['roots/list']);
+    return { roots: [{ uri: 'file:///srv/project', name: 'project' }] };
+  });
+}
+
+// server-everything sends its last progress notification without waiting for it, so
+// it races the tool's result inside the server and the client's SDK may or may not
+// still be listening: that one is nondeterministic with or without Sluice.
+export const settledProgress = (progress) => progress.filter((p) => p.progress < p.total);
+
+// Runs `scenario` on both clients at once and requires equal results.
+export async function sameOnBoth(direct, proxied, scenario) {
+  const [expected, actual] = await Promise.all([scenario(direct), scenario(proxied)]);
+  assert.deepEqual(actual, expected);
+  return actual;
+}
+
+// What a client learns of the server at initialize.
+export const serverIdentity = async (client) => ({
+  version: client.getServerVersion(),
+  capabilities: client.getServerCapabilities(),
+  instructions: client.getInstructions(),
+});
+
+// Cancels a long call at its first progress, then checks that the session goes on.
+export async function cancelledCallScenario(client) {
+  const controller = new AbortController();
+  const call = client.callTool(
+    { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
+    undefined,
+    { signal: controller.signal, onprogress: () => controller.abort('the user changed their mind') },
+  );
+  const outcome = await call.then(
+    () => 'completed',
+    (error) => String(error),
+  );
+  const after = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
+  return { outcome, after };
+}
+
+// Every page of a paginated tools/list, following nextCursor.
+export async function listToolPages(client) {
+  const pages = [];
+  let cursor;
+  do {
+    const page = await client.listTools(cursor === undefined ? {} : { cursor });
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return pages;
+}
+
+// A connected SDK client over stdio whose server requests are answered and logged
+// in `serverRequests`.
+export async function openAnswering(command, options) {
+  const peer = await connectClient(command, options);
+  peer.serverRequests = [];
+  answerServerRequests(peer.client, peer.serverRequests);
+  await peer.connect();
+  return peer;
+}

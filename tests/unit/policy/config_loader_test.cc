@@ -172,11 +172,11 @@ TEST_CASE("an unknown key is refused, naming its line and path and the keys allo
     CHECK_THAT(
         error_of("upstream:\n  name: kube\nupstreams: {}\n"),
         StartsWith(
-            "sluice.yaml:3: upstreams: unknown key; expected one of upstream, policy, audit, ui, approval, dry_run"));
+            "sluice.yaml:3: upstreams: unknown key; expected one of upstream, listen, policy, audit, ui, approval, dry_run"));
   }
   SECTION("in upstream") {
-    CHECK_THAT(error_of("upstream:\n  url: https://mcp.internal/mcp\n"),
-               StartsWith("sluice.yaml:2: upstream.url: unknown key; expected one of name, command"));
+    CHECK_THAT(error_of("upstream:\n  uri: http://mcp.internal/mcp\n"),
+               StartsWith("sluice.yaml:2: upstream.uri: unknown key; expected one of name, command, url, headers"));
   }
   SECTION("in policy") {
     CHECK_THAT(
@@ -222,18 +222,51 @@ TEST_CASE("an unknown key is refused, naming its line and path and the keys allo
   }
 }
 
-TEST_CASE("sections this version cannot act on are refused rather than ignored") {
-  const auto section = GENERATE(as<std::string>{}, "listen");
-  CAPTURE(section);
-  SECTION("written inline") {
-    CHECK_THAT(error_of("upstream: { name: kube }\n" + section + ": { x: 1 }\n"),
-               StartsWith("sluice.yaml:2: " + section +
-                          ": not supported by this version of sluice; remove the section"));
+TEST_CASE("the upstream may be a remote server, with headers expanded from the environment") {
+  ::setenv("SLUICE_TEST_UPSTREAM_TOKEN", "t0ken", 1);
+  const auto config = load(
+      "upstream:\n  url: http://127.0.0.1:3001/mcp\n  headers: { Authorization: \"Bearer ${SLUICE_TEST_UPSTREAM_TOKEN}\" }\n");
+  CHECK(config.upstream.url == "http://127.0.0.1:3001/mcp");
+  REQUIRE(config.upstream.headers.size() == 1);
+  CHECK(config.upstream.headers[0] == std::pair<std::string, std::string>("Authorization", "Bearer t0ken"));
+  CHECK_THAT(to_yaml(config), !Contains("t0ken"));
+  CHECK_THAT(error_of("upstream:\n  command: [x]\n  url: http://a/mcp\n"),
+             StartsWith("sluice.yaml:3: upstream.url: set either upstream.command or upstream.url"));
+  CHECK_THAT(error_of("upstream:\n  url: https://a/mcp\n"), StartsWith("sluice.yaml:2: upstream.url: expected http://"));
+}
+
+TEST_CASE("the listen section names the address, the tokens, the origins and the limits") {
+  SECTION("all of it") {
+    const auto config = load(
+        "listen:\n  address: 127.0.0.1:8765\n  path: /governed\n"
+        "  tokens: [{ principal: sre-agent, sha256: \"" + std::string(64, 'A') + "\" }]\n"
+        "  allowed_origins: [\"https://console.example:*\"]\n"
+        "  limits: { max_sessions: 7, session_idle: 2m, max_body_bytes: 1024 }\n");
+    CHECK(config.listen.address == "127.0.0.1:8765");
+    CHECK(config.listen.path == "/governed");
+    REQUIRE(config.listen.tokens.size() == 1);
+    CHECK(config.listen.tokens[0].principal == "sre-agent");
+    CHECK(config.listen.tokens[0].sha256 == std::string(64, 'a'));
+    REQUIRE(config.listen.allowed_origins.size() == 1);
+    CHECK(config.listen.allowed_origins[0].matches("https://console.example:443"));
+    CHECK(config.listen.max_sessions == 7);
+    CHECK(config.listen.session_idle == std::chrono::minutes(2));
+    CHECK(config.listen.max_body_bytes == 1024);
+    CHECK(load_config_text(to_yaml(config), "normalized").listen.tokens[0].sha256 == std::string(64, 'a'));
   }
-  SECTION("written as a block") {
-    // The line is where the section's content starts, the line after its key.
-    CHECK_THAT(error_of("upstream: { name: kube }\n" + section + ":\n  x: 1\n"),
-               StartsWith("sluice.yaml:3: " + section + ": not supported by this version of sluice"));
+  SECTION("by default no address (stdio) and only loopback origins") {
+    const auto config = load("");
+    CHECK(config.listen.address.empty());
+    CHECK(config.listen.path == "/mcp");
+    CHECK(config.listen.allowed_origins.size() == 3);
+  }
+  SECTION("a token written in the clear is refused") {
+    CHECK_THAT(error_of("listen:\n  tokens: [{ principal: a, sha256: hunter2 }]\n"),
+               StartsWith("sluice.yaml:2: listen.tokens[0].sha256: expected the 64 hex digits"));
+  }
+  SECTION("a TLS listener is refused rather than ignored") {
+    CHECK_THAT(error_of("listen:\n  tls: { cert: a.pem }\n"),
+               StartsWith("sluice.yaml:2: listen.tls: a TLS listener is not supported"));
   }
 }
 

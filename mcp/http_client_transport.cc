@@ -1,0 +1,332 @@
+#include "mcp/http_client_transport.h"
+
+#include <array>
+#include <charconv>
+#include <deque>
+#include <stdexcept>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mcp/async_event.h"
+#include "mcp/message.h"
+#include "mcp/sse.h"
+
+namespace sluice::mcp {
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+struct HttpClientTransport::State {
+  State(const asio::any_io_executor& executor_in, HttpUpstreamOptions options_in)
+      : executor(executor_in), options(std::move(options_in)), outbound_ready(executor_in), inbound_ready(executor_in) {}
+
+  asio::any_io_executor executor;
+  HttpUpstreamOptions options;
+  std::string host;
+  std::string port;
+  std::string target;
+  std::string session_id;
+  std::string protocol_version;
+  std::string initialize_id;  // id_key of the initialize request in flight
+  std::deque<std::string> outbound;
+  AsyncEvent outbound_ready;
+  std::deque<Frame> inbound;
+  AsyncEvent inbound_ready;
+  bool ended = false;
+  bool send_closed = false;
+  bool get_stream_opened = false;
+
+  void deliver(std::string text) {
+    if (ended) return;
+    Frame frame;
+    frame.size = text.size();
+    if (text.size() > options.max_message_bytes) {
+      frame.kind = Frame::Kind::oversized;
+    } else {
+      frame.text = std::move(text);
+    }
+    inbound.push_back(std::move(frame));
+    inbound_ready.notify_all();
+  }
+
+  void end(const std::string& why) {
+    if (ended) return;
+    if (send_closed) {
+      spdlog::debug("upstream {}: {}", options.url, why);
+    } else {
+      spdlog::error("upstream {}: {}", options.url, why);
+    }
+    ended = true;
+    inbound_ready.notify_all();
+    outbound_ready.notify_all();
+  }
+};
+
+namespace {
+
+using State = HttpClientTransport::State;
+
+struct Url {
+  std::string host;
+  std::string port;
+  std::string target;
+};
+
+Url parse_url(const std::string& url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.starts_with("https://")) {
+    throw std::invalid_argument("upstream.url \"" + url + "\": https is not supported by this version of sluice");
+  }
+  if (!url.starts_with(scheme)) throw std::invalid_argument("upstream.url \"" + url + "\": expected http://HOST[:PORT]/PATH");
+  const auto rest = std::string_view(url).substr(scheme.size());
+  const auto slash = rest.find('/');
+  const auto authority = rest.substr(0, slash);
+  Url out;
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  const auto colon = authority.rfind(':');
+  const bool bracketed = authority.starts_with('[');
+  if (colon != std::string_view::npos && (!bracketed || colon > authority.find(']'))) {
+    out.host = authority.substr(0, colon);
+    out.port = authority.substr(colon + 1);
+  } else {
+    out.host = authority;
+    out.port = "80";
+  }
+  if (out.host.starts_with('[') && out.host.ends_with(']')) out.host = out.host.substr(1, out.host.size() - 2);
+  if (out.host.empty()) throw std::invalid_argument("upstream.url \"" + url + "\": no host");
+  return out;
+}
+
+std::string header_value(const http::response_header<>& head, std::string_view name) {
+  const auto found = head.find(beast::string_view(name.data(), name.size()));
+  return found == head.end() ? std::string() : std::string(found->value());
+}
+
+http::request<http::string_body> make_request(const State& state, http::verb verb, std::string body) {
+  http::request<http::string_body> request(verb, state.target, 11);
+  request.set(http::field::host, state.host + ":" + state.port);
+  request.set(http::field::user_agent, "sluice");
+  request.set(http::field::accept, verb == http::verb::get ? "text/event-stream" : "application/json, text/event-stream");
+  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
+  if (!state.session_id.empty()) request.set("Mcp-Session-Id", state.session_id);
+  if (!state.protocol_version.empty()) request.set("MCP-Protocol-Version", state.protocol_version);
+  for (const auto& [name, value] : state.options.headers) request.set(name, value);
+  request.body() = std::move(body);
+  request.prepare_payload();
+  return request;
+}
+
+// One request on its own connection: connects, writes, and reads the answer, which
+// may be a long SSE stream.
+struct Exchange {
+  explicit Exchange(const asio::any_io_executor& executor) : stream(executor) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+asio::awaitable<bool> connect_and_write(const std::shared_ptr<State>& state, Exchange& exchange,
+                                        http::request<http::string_body>& request) {
+  tcp::resolver resolver(state->executor);
+  boost::system::error_code ec;
+  const auto endpoints =
+      co_await resolver.async_resolve(state->host, state->port, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    state->end("cannot resolve " + state->host + ": " + ec.message());
+    co_return false;
+  }
+  exchange.stream.expires_after(state->options.connect_timeout);
+  co_await exchange.stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    state->end("cannot connect: " + ec.message());
+    co_return false;
+  }
+  co_await http::async_write(exchange.stream, request, asio::redirect_error(asio::use_awaitable, ec));
+  exchange.stream.expires_never();
+  if (ec) {
+    state->end("cannot send a request: " + ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+void note_initialize_result(State& state, const std::string& text) {
+  if (state.initialize_id.empty() || state.protocol_version.size() > 0) return;
+  const auto body = json::parse(text, nullptr, false);
+  if (!body.is_object() || !body.contains("id") || id_key(body["id"]) != state.initialize_id) return;
+  const auto& result = body.contains("result") ? body["result"] : json();
+  if (result.is_object() && result.contains("protocolVersion") && result["protocolVersion"].is_string()) {
+    state.protocol_version = result["protocolVersion"].get<std::string>();
+  }
+}
+
+// Reads a body as it arrives: each SSE event is delivered at once; any other body is
+// collected in `json_body`, up to the message limit.
+asio::awaitable<void> read_body(const std::shared_ptr<State>& state, Exchange& exchange,
+                                http::response_parser<http::buffer_body>& parser, std::string& json_body) {
+  const bool sse = header_value(parser.get().base(), "Content-Type").starts_with("text/event-stream");
+  SseDecoder events(state->options.max_message_bytes);
+  std::array<char, 16 * 1024> chunk{};
+  boost::system::error_code ec;
+  while (!parser.is_done() && !state->ended) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    co_await http::async_read_some(exchange.stream, exchange.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return;
+    const auto bytes = std::string_view(chunk.data(), chunk.size() - parser.get().body().size);
+    if (!sse) {
+      if (json_body.size() <= state->options.max_message_bytes) json_body += bytes;
+      continue;
+    }
+    if (!events.feed(bytes)) {
+      spdlog::warn("upstream {}: an SSE line over {} bytes; stream dropped", state->options.url,
+                   state->options.max_message_bytes);
+      co_return;
+    }
+    SseDecoder::Event event;
+    while (events.next(event)) {
+      if (event.data.empty()) continue;
+      note_initialize_result(*state, event.data);
+      state->deliver(std::move(event.data));
+    }
+  }
+}
+
+asio::awaitable<void> open_get_stream(std::shared_ptr<State> state) {
+  auto exchange = std::make_shared<Exchange>(state->executor);
+  auto request = make_request(*state, http::verb::get, {});
+  const bool written = co_await connect_and_write(state, *exchange, request);
+  if (!written) co_return;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  boost::system::error_code ec;
+  co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || parser.get().result_int() != 200) {
+    // 405: the server offers no GET stream, which MCP allows.
+    spdlog::debug("upstream {}: no GET stream (HTTP {})", state->options.url, ec ? 0 : parser.get().result_int());
+    co_return;
+  }
+  std::string ignored;
+  co_await read_body(state, *exchange, parser, ignored);
+}
+
+// Reads one answer: nothing (202), one JSON message, or an SSE stream of them.
+asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<Exchange> exchange, json request_id,
+                                  bool opens_get_stream) {
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  boost::system::error_code ec;
+  co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    state->end("the connection broke before an answer: " + ec.message());
+    co_return;
+  }
+  const auto& head = parser.get();
+  if (const auto session = header_value(head.base(), "Mcp-Session-Id"); !session.empty() && state->session_id.empty()) {
+    state->session_id = session;
+  }
+  const auto status = head.result_int();
+  if (status == 404 && !state->session_id.empty()) {
+    state->end("the server no longer knows session " + state->session_id + " (HTTP 404)");
+    co_return;
+  }
+  std::string json_body;
+  co_await read_body(state, *exchange, parser, json_body);
+  if (status >= 400) {
+    spdlog::warn("upstream {}: HTTP {} {}", state->options.url, status, json_body.substr(0, 200));
+    if (!request_id.is_null()) {
+      state->deliver(Message::error(request_id, Error::upstream_exited, "the upstream answered HTTP " + std::to_string(status)).wire());
+    }
+    co_return;
+  }
+  if (!json_body.empty()) {
+    note_initialize_result(*state, json_body);
+    state->deliver(std::move(json_body));
+  }
+  if (opens_get_stream && !state->get_stream_opened) {
+    state->get_stream_opened = true;
+    asio::co_spawn(state->executor, open_get_stream(state), asio::detached);
+  }
+}
+
+asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
+  while (!state->ended) {
+    while (state->outbound.empty() && !state->ended && !state->send_closed) co_await state->outbound_ready.wait();
+    if (state->ended || state->outbound.empty()) break;
+    auto message = std::move(state->outbound.front());
+    state->outbound.pop_front();
+    const auto body = json::parse(message, nullptr, false);
+    json request_id;
+    bool initialized = false;
+    if (body.is_object() && body.contains("method") && body.contains("id")) {
+      request_id = body["id"];
+      if (body["method"] == "initialize") state->initialize_id = id_key(request_id);
+    } else if (body.is_object() && body.contains("method")) {
+      initialized = body["method"] == "notifications/initialized";
+    }
+    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto request = make_request(*state, http::verb::post, std::move(message));
+    // Requests are written in the order they were sent; their answers are read side by side.
+    const bool written = co_await connect_and_write(state, *exchange, request);
+    if (!written) break;
+    asio::co_spawn(state->executor, read_answer(state, exchange, request_id, initialized), asio::detached);
+  }
+  if (state->send_closed && !state->session_id.empty() && !state->ended) {
+    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto request = make_request(*state, http::verb::delete_, {});
+    const bool written = co_await connect_and_write(state, *exchange, request);
+    if (written) spdlog::debug("upstream {}: ended session {}", state->options.url, state->session_id);
+  }
+  state->end("the session is over");
+}
+
+}  // namespace
+
+HttpClientTransport::HttpClientTransport(const asio::any_io_executor& executor, HttpUpstreamOptions options)
+    : state_(std::make_shared<State>(executor, std::move(options))) {
+  auto url = parse_url(state_->options.url);
+  state_->host = std::move(url.host);
+  state_->port = std::move(url.port);
+  state_->target = std::move(url.target);
+  asio::co_spawn(executor, send_loop(state_), asio::detached);
+}
+
+HttpClientTransport::~HttpClientTransport() { close(); }
+
+asio::awaitable<std::optional<Frame>> HttpClientTransport::receive() {
+  auto state = state_;
+  while (state->inbound.empty() && !state->ended) co_await state->inbound_ready.wait();
+  if (state->inbound.empty()) co_return std::nullopt;
+  auto frame = std::move(state->inbound.front());
+  state->inbound.pop_front();
+  co_return frame;
+}
+
+void HttpClientTransport::send(std::string message) {
+  if (!can_send()) return;
+  state_->outbound.push_back(std::move(message));
+  state_->outbound_ready.notify_all();
+}
+
+void HttpClientTransport::close_send() {
+  state_->send_closed = true;
+  state_->outbound_ready.notify_all();
+}
+
+void HttpClientTransport::close_receive() {
+  state_->ended = true;
+  state_->inbound_ready.notify_all();
+}
+
+void HttpClientTransport::close() {
+  close_send();
+  close_receive();
+}
+
+bool HttpClientTransport::can_send() const { return !state_->ended && !state_->send_closed; }
+
+}  // namespace sluice::mcp

@@ -1,0 +1,538 @@
+#include "mcp/http_listener.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mcp/digest.h"
+#include "mcp/sse.h"
+
+namespace sluice::mcp {
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+constexpr const char* session_header = "Mcp-Session-Id";
+constexpr const char* version_header = "MCP-Protocol-Version";
+constexpr const char* last_event_header = "Last-Event-ID";
+// How long a kept-alive connection may sit between requests, and how long one write
+// may take before the client counts as gone.
+constexpr auto idle_connection = std::chrono::seconds(60);
+constexpr auto write_deadline = std::chrono::seconds(30);
+
+constexpr std::array<std::string_view, 4> known_versions = {"2024-11-05", "2025-03-26", "2025-06-18",
+                                                            "2025-11-25"};
+
+bool iequals_prefix(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool contains_ci(std::string_view text, std::string_view needle) {
+  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    if (iequals_prefix(text.substr(i), needle)) return true;
+  }
+  return false;
+}
+
+std::string_view header(const Request& request, std::string_view name) {
+  const auto found = request.find(beast::string_view(name.data(), name.size()));
+  if (found == request.end()) return {};
+  const auto value = found->value();
+  return {value.data(), value.size()};
+}
+
+bool has_header(const Request& request, std::string_view name) {
+  return request.find(beast::string_view(name.data(), name.size())) != request.end();
+}
+
+// The host part of a Host header: "127.0.0.1:8765" -> "127.0.0.1", "[::1]:80" -> "[::1]".
+std::string_view host_name(std::string_view host) {
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  return host.substr(0, host.find(':'));
+}
+
+bool is_loopback_name(std::string_view host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+Response plain(const Request& request, http::status status) {
+  Response response(status, request.version());
+  response.set(http::field::server, "sluice");
+  response.keep_alive(request.keep_alive());
+  return response;
+}
+
+// An HTTP error with a JSON-RPC error body without an id, as MCP servers send them.
+Response rpc_error(const Request& request, http::status status, int code, std::string_view message) {
+  auto response = plain(request, status);
+  response.set(http::field::content_type, "application/json");
+  response.body() = json{{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", code}, {"message", message}}}}.dump();
+  response.prepare_payload();
+  return response;
+}
+
+struct ListenAddress {
+  std::string host;
+  unsigned short port = 0;
+};
+
+ListenAddress split_address(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) {
+    throw std::invalid_argument("listen address \"" + address + "\": expected HOST:PORT, such as 127.0.0.1:8765");
+  }
+  ListenAddress out;
+  out.host = address.substr(0, colon);
+  if (out.host.starts_with('[') && out.host.ends_with(']')) out.host = out.host.substr(1, out.host.size() - 2);
+  if (out.host == "localhost") out.host = "127.0.0.1";
+  const auto digits = std::string_view(address).substr(colon + 1);
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), out.port);
+  if (error != std::errc() || end != digits.data() + digits.size()) {
+    throw std::invalid_argument("listen address \"" + address + "\": the port must be a number from 0 to 65535");
+  }
+  return out;
+}
+
+tcp::endpoint resolve_endpoint(const std::string& address) {
+  const auto parts = split_address(address);
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(parts.host, ec);
+  if (ec) {
+    throw std::invalid_argument("listen address \"" + address +
+                                "\": the host must be an IP address (or localhost), such as 127.0.0.1 or [::1]");
+  }
+  return {ip, parts.port};
+}
+
+}  // namespace
+
+// One client connection: reads requests one after another; a POST or GET that opens
+// an SSE stream keeps the connection until the stream ends.
+class HttpListener::Connection {
+ public:
+  Connection(HttpListener& listener, tcp::socket socket) : listener_(listener), stream_(std::move(socket)) {}
+
+  asio::awaitable<void> run() {
+    beast::flat_buffer buffer;
+    while (!listener_.stopped_) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(listener_.options_.max_body_bytes);
+      stream_.expires_after(idle_connection);
+      boost::system::error_code ec;
+      co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        const auto& request = parser.get();
+        co_await write(rpc_error(request, http::status::payload_too_large, -32600,
+                                 "Request body over the limit of " + std::to_string(listener_.options_.max_body_bytes) +
+                                     " bytes"),
+                       false);
+        co_return;
+      }
+      if (ec) co_return;
+      stream_.expires_never();
+      auto request = parser.release();
+      const bool keep_alive = co_await handle(request);
+      if (!keep_alive || !request.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+ private:
+  // Returns whether the connection can take another request.
+  asio::awaitable<bool> handle(Request& request) {
+    const auto& options = listener_.options_;
+    const auto target = std::string_view(request.target().data(), request.target().size());
+    if (target.substr(0, target.find('?')) != options.path) {
+      co_return co_await write(rpc_error(request, http::status::not_found, -32600, "Not found: the MCP endpoint is " + options.path));
+    }
+    // DNS rebinding: a page on evil.example that resolves its name to 127.0.0.1 still
+    // sends its own name as Host.
+    if (listener_.loopback_ && !is_loopback_name(host_name(header(request, "Host")))) {
+      co_return co_await write(rpc_error(request, http::status::forbidden, -32600, "Forbidden: Host is not a loopback name"));
+    }
+    if (has_header(request, "Origin")) {
+      const auto origin = header(request, "Origin");
+      if (!options.origin_allowed || !options.origin_allowed(origin)) {
+        spdlog::warn("http: refused a request from Origin {}", json(std::string(origin)).dump());
+        co_return co_await write(rpc_error(request, http::status::forbidden, -32600, "Forbidden: Origin not allowed"));
+      }
+    }
+    auto principal = authenticate(request);
+    if (!principal) {
+      auto response = rpc_error(request, http::status::unauthorized, -32600, "Unauthorized: a valid bearer token is required");
+      response.set(http::field::www_authenticate, "Bearer realm=\"sluice\"");
+      co_return co_await write(std::move(response));
+    }
+    switch (request.method()) {
+      case http::verb::post: co_return co_await post(request, *principal);
+      case http::verb::get: co_return co_await get(request, *principal);
+      case http::verb::delete_: co_return co_await remove(request, *principal);
+      default: {
+        auto response = rpc_error(request, http::status::method_not_allowed, -32600, "Method not allowed");
+        response.set(http::field::allow, "GET, POST, DELETE");
+        co_return co_await write(std::move(response));
+      }
+    }
+  }
+
+  [[nodiscard]] std::optional<std::string> authenticate(const Request& request) const {
+    const auto& tokens = listener_.options_.tokens;
+    if (tokens.empty()) return std::string("anonymous");
+    const auto authorization = header(request, "Authorization");
+    if (!iequals_prefix(authorization, "Bearer ")) return std::nullopt;
+    const auto digest = sha256(authorization.substr(7));
+    // Every configured token is compared, in constant time, whichever matches.
+    const BearerToken* match = nullptr;
+    for (const auto& token : tokens) {
+      const bool equal = token.sha256.size() == digest.size() &&
+                         CRYPTO_memcmp(token.sha256.data(), digest.data(), digest.size()) == 0;
+      if (equal) match = &token;
+    }
+    if (match == nullptr) return std::nullopt;
+    return match->principal;
+  }
+
+  // The session a request names: nullptr after the error response was written.
+  asio::awaitable<std::shared_ptr<HttpServerSession>> named_session(const Request& request, const std::string& principal) {
+    const auto id = header(request, session_header);
+    if (id.empty()) {
+      co_await write(rpc_error(request, http::status::bad_request, -32600, "Bad Request: Mcp-Session-Id header is required"));
+      co_return nullptr;
+    }
+    const auto found = listener_.sessions_.find(std::string(id));
+    if (found == listener_.sessions_.end()) {
+      co_await write(rpc_error(request, http::status::not_found, -32600, "Session not found; initialize a new one"));
+      co_return nullptr;
+    }
+    if (found->second->principal() != principal) {
+      co_await write(rpc_error(request, http::status::forbidden, -32600, "Forbidden: the session belongs to another principal"));
+      co_return nullptr;
+    }
+    found->second->touch();
+    co_return found->second;
+  }
+
+  asio::awaitable<bool> post(Request& request, const std::string& principal) {
+    const auto accept = header(request, "Accept");
+    const bool sse = contains_ci(accept, "text/event-stream");
+    if (!sse && !contains_ci(accept, "application/json") && !contains_ci(accept, "*/*")) {
+      co_return co_await write(rpc_error(request, http::status::not_acceptable, -32600,
+                                         "Not Acceptable: accept application/json and text/event-stream"));
+    }
+    if (!iequals_prefix(header(request, "Content-Type"), "application/json")) {
+      co_return co_await write(rpc_error(request, http::status::unsupported_media_type, -32600,
+                                         "Unsupported Media Type: the body must be application/json"));
+    }
+    auto parsed = parse_frame(request.body(), listener_.options_.parse_limits);
+    if (const auto* malformed = std::get_if<Malformed>(&parsed)) {
+      auto response = plain(request, http::status::bad_request);
+      response.set(http::field::content_type, "application/json");
+      response.body() = error_response(*malformed).wire();
+      response.prepare_payload();
+      co_return co_await write(std::move(response));
+    }
+    const auto summary = summarize_post(parsed);
+    std::shared_ptr<HttpServerSession> session;
+    bool created = false;
+    if (!has_header(request, session_header)) {
+      if (!summary.initialize || summary.batch) {
+        co_return co_await write(rpc_error(request, http::status::bad_request, -32600,
+                                           "Bad Request: no Mcp-Session-Id; a session starts with an initialize request"));
+      }
+      session = co_await new_session(request, principal);
+      if (!session) co_return true;
+      created = true;
+    } else {
+      session = co_await named_session(request, principal);
+      if (!session) co_return true;
+      if (summary.initialize) {
+        co_return co_await write(rpc_error(request, http::status::bad_request, -32600, "Bad Request: the session is already initialized"));
+      }
+      const auto version = header(request, version_header);
+      const bool known = std::find(known_versions.begin(), known_versions.end(), version) != known_versions.end();
+      // Any revision Sluice knows passes, as in the SDK servers: MCP asks for 400 only for
+      // an invalid or unsupported one, and real clients send an older one after init.
+      if (has_header(request, version_header) && !known) {
+        co_return co_await write(rpc_error(request, http::status::bad_request, -32600,
+                                           "Bad Request: unsupported MCP-Protocol-Version " + json(std::string(version)).dump()));
+      }
+      // Batches were part of 2025-03-26 only; later servers drop them.
+      if (summary.batch && session->protocol_version() != "2025-03-26") {
+        co_return co_await write(rpc_error(request, http::status::bad_request, -32600,
+                                           "Bad Request: JSON-RPC batches are not part of MCP after 2025-03-26"));
+      }
+    }
+    auto stream = session->post(std::move(request.body()), summary, !sse);
+    if (!stream) {
+      auto response = plain(request, http::status::accepted);
+      response.set(session_header, session->id());
+      response.prepare_payload();
+      co_return co_await write(std::move(response));
+    }
+    if (created) spdlog::info("http session {}: opened for principal {}", session->id(), session->principal());
+    co_return co_await serve(request, *session, stream, stream->first_unwritten());
+  }
+
+  asio::awaitable<std::shared_ptr<HttpServerSession>> new_session(const Request& request, const std::string& principal) {
+    if (listener_.sessions_.size() >= listener_.options_.max_sessions) {
+      co_await write(rpc_error(request, http::status::service_unavailable, -32600,
+                               "Service Unavailable: the limit of " + std::to_string(listener_.options_.max_sessions) +
+                                   " sessions is reached"));
+      co_return nullptr;
+    }
+    auto session = std::make_shared<HttpServerSession>(listener_.executor_, principal, listener_.options_.session_limits);
+    std::string failure;
+    try {
+      listener_.on_session_(session);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      spdlog::error("http: could not start an upstream for a new session: {}", failure);
+      co_await write(rpc_error(request, http::status::bad_gateway, -32603, "Bad Gateway: " + failure));
+      co_return nullptr;
+    }
+    listener_.sessions_.emplace(session->id(), session);
+    co_return session;
+  }
+
+  asio::awaitable<bool> get(const Request& request, const std::string& principal) {
+    if (!contains_ci(header(request, "Accept"), "text/event-stream")) {
+      co_return co_await write(rpc_error(request, http::status::not_acceptable, -32600,
+                                         "Not Acceptable: GET opens a text/event-stream"));
+    }
+    auto session = co_await named_session(request, principal);
+    if (!session) co_return true;
+    if (!has_header(request, last_event_header)) {
+      const auto& standalone = session->standalone();
+      co_return co_await serve(request, *session, standalone, standalone->first_unwritten());
+    }
+    const auto event_id = header(request, last_event_header);
+    auto stream = session->stream_of_event(event_id);
+    const auto seq = stream ? stream->parse_event_id(event_id) : std::nullopt;
+    if (!seq || *seq + 1 < stream->first_held()) {
+      co_return co_await write(rpc_error(request, http::status::bad_request, -32600,
+                                         "Bad Request: cannot resume from event " + json(std::string(event_id)).dump() +
+                                             "; it is no longer held"));
+    }
+    co_return co_await serve(request, *session, stream, *seq + 1);
+  }
+
+  asio::awaitable<bool> remove(const Request& request, const std::string& principal) {
+    auto session = co_await named_session(request, principal);
+    if (!session) co_return true;
+    spdlog::info("http session {}: ended by the client (DELETE)", session->id());
+    listener_.end_session(session->id());
+    co_return co_await write(plain(request, http::status::ok));
+  }
+
+  // Writes a stream's events from `seq` on as they come: an SSE response, or for a
+  // JSON answer the one message once it is there.
+  asio::awaitable<bool> serve(const Request& request, HttpServerSession& session,
+                              const std::shared_ptr<ServerStream>& stream, std::uint64_t seq) {
+    const auto generation = stream->attach();
+    const bool keep = stream->json_answer() ? co_await serve_json(request, session, *stream, generation)
+                                            : co_await serve_sse(request, session, *stream, generation, seq);
+    stream->detach(generation);
+    session.touch();
+    co_return keep;
+  }
+
+  asio::awaitable<bool> serve_json(const Request& request, HttpServerSession& session, ServerStream& stream,
+                                   std::uint64_t /*generation*/) {
+    while (!stream.finished()) co_await stream.changed().wait();
+    if (stream.next_seq() == stream.first_held()) {
+      // Cancelled by the client, or the session ended with nothing to say.
+      auto response = plain(request, http::status::accepted);
+      response.set(session_header, session.id());
+      response.prepare_payload();
+      co_return co_await write(std::move(response));
+    }
+    auto response = plain(request, http::status::ok);
+    response.set(http::field::content_type, "application/json");
+    response.set(session_header, session.id());
+    response.body() = stream.event(stream.first_held());
+    response.prepare_payload();
+    stream.mark_written(stream.next_seq());
+    co_return co_await write(std::move(response));
+  }
+
+  asio::awaitable<bool> serve_sse(const Request& request, HttpServerSession& session, ServerStream& stream,
+                                  std::uint64_t generation, std::uint64_t seq) {
+    http::response<http::empty_body> head(http::status::ok, request.version());
+    head.set(http::field::server, "sluice");
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set("X-Accel-Buffering", "no");
+    head.set(session_header, session.id());
+    head.keep_alive(request.keep_alive());
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer(head);
+    boost::system::error_code ec;
+    stream_.expires_after(write_deadline);
+    co_await http::async_write_header(stream_, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    const auto keepalive = listener_.options_.keepalive_interval;
+    while (true) {
+      if (stream.generation() != generation) co_return false;  // a newer connection took it over
+      if (seq < stream.first_held()) {
+        spdlog::warn("http session {}: stream {} lost {} event(s) past its replay window", session.id(), stream.id(),
+                     stream.first_held() - seq);
+        seq = stream.first_held();
+      }
+      while (seq < stream.next_seq()) {
+        const auto& event = stream.event(seq);
+        stream_.expires_after(write_deadline);
+        co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+        ++seq;
+        stream.mark_written(seq);
+        if (stream.generation() != generation) co_return false;
+      }
+      if (stream.finished()) break;
+      const bool woke = co_await stream.changed().wait_for(
+          [&] { return seq < stream.next_seq() || stream.finished() || stream.generation() != generation; }, keepalive);
+      if (!woke) {
+        stream_.expires_after(write_deadline);
+        co_await asio::async_write(stream_, http::make_chunk(asio::buffer(sse_keepalive())),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+      }
+    }
+    stream_.expires_after(write_deadline);
+    co_await asio::async_write(stream_, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> write(Response response, bool keep_alive = true) {
+    if (!keep_alive) response.keep_alive(false);
+    boost::system::error_code ec;
+    stream_.expires_after(write_deadline);
+    co_await http::async_write(stream_, response, asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    co_return !ec && response.keep_alive();
+  }
+
+  HttpListener& listener_;
+  beast::tcp_stream stream_;
+};
+
+HttpListener::HttpListener(const asio::any_io_executor& executor, HttpListenerOptions options, SessionHandler on_session)
+    : executor_(executor),
+      options_(std::move(options)),
+      on_session_(std::move(on_session)),
+      acceptor_(executor),
+      sweep_timer_(executor) {
+  const auto endpoint = resolve_endpoint(options_.address);
+  loopback_ = endpoint.address().is_loopback();
+  if (!loopback_ && options_.tokens.empty()) {
+    throw std::invalid_argument("listen address \"" + options_.address +
+                                "\" is not a loopback address; without listen.tokens Sluice only listens on "
+                                "127.0.0.1 or [::1]");
+  }
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+}
+
+HttpListener::~HttpListener() = default;
+
+std::string HttpListener::url() const {
+  const auto endpoint = local_endpoint();
+  const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]" : endpoint.address().to_string();
+  return "http://" + host + ":" + std::to_string(endpoint.port()) + options_.path;
+}
+
+void HttpListener::start() {
+  asio::co_spawn(executor_, accept_loop(), asio::detached);
+  asio::co_spawn(executor_, expire_idle_sessions(), asio::detached);
+}
+
+void HttpListener::stop() {
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  sweep_timer_.cancel();
+  std::vector<std::string> ids;
+  for (const auto& [id, session] : sessions_) ids.push_back(id);
+  for (const auto& id : ids) end_session(id);
+}
+
+void HttpListener::end_session(const std::string& id) {
+  const auto found = sessions_.find(id);
+  if (found == sessions_.end()) return;
+  auto session = std::move(found->second);
+  sessions_.erase(found);
+  session->close();
+}
+
+asio::awaitable<void> HttpListener::accept_loop() {
+  while (!stopped_) {
+    boost::system::error_code ec;
+    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopped_ || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("http: accept failed: {}", ec.message());
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(*this, std::move(socket));
+    asio::co_spawn(executor_, [connection]() { return connection->run(); }, [](const std::exception_ptr& error) {
+      if (!error) return;
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        spdlog::error("http: a connection failed: {}", e.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> HttpListener::expire_idle_sessions() {
+  const auto period = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100), options_.idle_timeout / 4);
+  while (!stopped_) {
+    sweep_timer_.expires_after(period);
+    boost::system::error_code ec;
+    co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> idle;
+    for (const auto& [id, session] : sessions_) {
+      if (!session->busy() && now - session->last_used() > options_.idle_timeout) idle.push_back(id);
+    }
+    for (const auto& id : idle) {
+      spdlog::info("http session {}: idle for over {} ms; ended", id, options_.idle_timeout.count());
+      end_session(id);
+    }
+  }
+}
+
+}  // namespace sluice::mcp

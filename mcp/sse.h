@@ -1,0 +1,47 @@
+// Server-sent events (the text/event-stream format of the HTML standard), as MCP's
+// Streamable HTTP transport uses them: one JSON-RPC message per event.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+
+namespace sluice::mcp {
+
+// One event: an optional `id:` line, one `data:` line per line of `data`, and the
+// blank line that ends it. An empty `data` gives the priming event MCP 2025-11-25
+// asks for (an id to resume from, nothing to deliver).
+std::string encode_sse_event(std::string_view id, std::string_view data);
+
+// A comment line: ignored by clients, it keeps idle connections and proxies open.
+std::string_view sse_keepalive();
+
+// Splits a text/event-stream into events, keeping only what MCP uses: the id and
+// the data. Comments and other fields are skipped; a line longer than the limit ends
+// the stream as malformed rather than growing without bound.
+class SseDecoder {
+ public:
+  struct Event {
+    std::string id;
+    std::string data;
+  };
+
+  explicit SseDecoder(std::size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
+
+  // Consumes bytes; false once a line went over the limit.
+  bool feed(std::string_view bytes);
+  // The next complete event, if any.
+  bool next(Event& event);
+
+ private:
+  void line(std::string_view text);
+
+  std::size_t max_line_bytes_;
+  std::string partial_;
+  Event building_;
+  bool has_data_ = false;
+  std::deque<Event> ready_;
+};
+
+}  // namespace sluice::mcp

@@ -1,0 +1,156 @@
+// Sluice as a Streamable HTTP client of a remote server (upstream.url): the real SDK
+// client, over stdio and over HTTP, through Sluice to server-everything in its
+// streamableHttp mode, compared with the same client on server-everything over stdio.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+import {
+  answerServerRequests,
+  openAnswering,
+  cancelledCallScenario,
+  connectClient,
+  everythingServer,
+  repoRoot,
+  sameOnBoth,
+  serverIdentity,
+  settledProgress,
+  sluiceBin,
+  startSluiceHttp,
+} from '../support/harness.mjs';
+
+// The configuration's header value comes from here, through ${VAR} expansion.
+process.env.SLUICE_TEST_VALUE = 'expanded';
+
+async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+// server-everything's streamableHttp mode on a free port; resolves once it listens.
+async function startEverythingHttp() {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'],
+    { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk.toString();
+      if (/listening on port/.test(stderr)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server-everything exited with ${code}:\n${stderr}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, child };
+}
+
+function upstreamConfig(url) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-upstream-')), 'sluice.yaml');
+  writeFileSync(
+    file,
+    `upstream:\n  name: everything-http\n  url: ${url}\n  headers: { X-Sluice-Test: "\${SLUICE_TEST_VALUE}" }\npolicy:\n  default: allow\n  rules: []\n`,
+  );
+  return file;
+}
+
+describe('the SDK client over stdio, through Sluice, to a Streamable HTTP server', () => {
+  let remote;
+  let direct;
+  let proxied;
+
+  before(async () => {
+    remote = await startEverythingHttp();
+    const config = upstreamConfig(remote.url);
+    [direct, proxied] = await Promise.all([
+      openAnswering(everythingServer),
+      // The whole environment, so that ${SLUICE_TEST_VALUE} in the configuration expands.
+      openAnswering([sluiceBin, '--log-level', 'debug', 'run', '--config', config], { env: {} }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([direct?.client.close(), proxied?.client.close()]);
+    remote?.child.kill();
+  });
+
+  const same = (scenario) => sameOnBoth(direct.client, proxied.client, scenario);
+
+  it('initialize, tools/list and calls', async () => {
+    await same(serverIdentity);
+    await same((client) => client.listTools());
+    await same((client) => client.callTool({ name: 'echo', arguments: { message: 'to a remote server' } }));
+    await same((client) => client.callTool({ name: 'get-structured-content', arguments: { location: 'Chicago' } }));
+  });
+
+  it('a long call with progress, sampling and elicitation from the remote server', async () => {
+    await same(async (client) => {
+      const progress = [];
+      const result = await client.callTool(
+        { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } },
+        undefined,
+        { onprogress: (p) => progress.push(p) },
+      );
+      return { result, progress: settledProgress(progress) };
+    });
+    const sampled = await same((client) =>
+      client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'Say hi', maxTokens: 5 } }),
+    );
+    assert.match(JSON.stringify(sampled), /sampled: [^"]*Say hi/);
+    await same((client) => client.callTool({ name: 'trigger-elicitation-request', arguments: {} }));
+  });
+
+  it('a cancelled call is abandoned and the session goes on', async () => {
+    await same(cancelledCallScenario);
+  });
+});
+
+describe('the SDK client over HTTP, through Sluice, to a Streamable HTTP server', () => {
+  it('calls a tool and answers a sampling request', async () => {
+    const remote = await startEverythingHttp();
+    const sluice = await startSluiceHttp([], ['--config', upstreamConfig(remote.url)]).catch((error) => {
+      remote.child.kill();
+      throw error;
+    });
+    try {
+      const client = new Client({ name: 'http-to-http', version: '1' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
+      const log = [];
+      answerServerRequests(client, log);
+      await client.connect(new StreamableHTTPClientTransport(sluice.url));
+      const echoed = await client.callTool({ name: 'echo', arguments: { message: 'HTTP both ways' } });
+      assert.match(JSON.stringify(echoed), /HTTP both ways/);
+      const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'both', maxTokens: 5 } });
+      assert.match(JSON.stringify(sampled), /sampled: [^"]*both/);
+      await client.close();
+    } finally {
+      await sluice.stop();
+      remote.child.kill();
+    }
+  });
+});
+
+describe('an unreachable upstream', () => {
+  it('fails the client\'s initialize and says why in the log', async () => {
+    const config = upstreamConfig(`http://127.0.0.1:${await freePort()}/mcp`);
+    const peer = await connectClient([sluiceBin, 'run', '--config', config], { env: {} });
+    const outcome = await peer.connect().then(
+      () => 'connected',
+      (error) => String(error),
+    );
+    assert.notEqual(outcome, 'connected');
+    assert.match(peer.stderr.join(''), /cannot connect/);
+  });
+});
