@@ -3,22 +3,21 @@
 // or deny it with a comment, and what an attacker cannot do (script through arguments,
 // POSTs without the CSRF token or from another origin).
 //
-// The backend is ui_fixture_server (the UI over an in-memory desk) until `sluice run --ui`
-// serves the proxy's approval queue; the page flow is the same for both.
-import { spawn, execFileSync } from 'node:child_process';
+// The backend is `sluice run --ui` itself, holding a real agent's calls.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { mkdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { chromium } from 'playwright-core';
 
-import { repoRoot, sluiceBin } from '../support/harness.mjs';
+import { connectClient, fixtureServer, repoRoot, sluiceBin, throughSluice } from '../support/harness.mjs';
 
-const fixtureBin = process.env.UI_FIXTURE_BIN ?? path.join(repoRoot, 'build/tests/e2e/ui_fixture_server');
 const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
 const outputDir = process.env.E2E_OUTPUT_DIR ?? path.join(repoRoot, 'test-output/e2e');
 // The docs' screenshots are refreshed on request only, so that a test run leaves the
@@ -26,61 +25,78 @@ const outputDir = process.env.E2E_OUTPUT_DIR ?? path.join(repoRoot, 'test-output
 const docsImages = process.env.UPDATE_DOCS_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs/images') : null;
 const deadline = 15_000;
 
-// The fixture's stdout, one JSON object a line, waited on by predicate.
+// The real thing: `sluice run --ui` between a real SDK client (the agent) and a real
+// SDK server, with an audit store. A held call is the agent's tools/call; what the
+// approver did is read back from the store with `sluice approvals`.
 class Backend {
-  constructor(args) {
-    this.child = spawn(fixtureBin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.lines = [];
-    this.waiters = [];
-    this.stderr = '';
-    this.child.stderr.on('data', (chunk) => { this.stderr += chunk; });
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      this.lines.push(JSON.parse(line));
-      for (const waiter of [...this.waiters]) waiter();
-    });
+  static async start(hash) {
+    const backend = new Backend();
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-e2e-'));
+    backend.db = path.join(dir, 'audit.db');
+    backend.callLog = path.join(dir, 'calls.jsonl');
+    const config = path.join(dir, 'sluice.yaml');
+    writeFileSync(
+      config,
+      `audit:\n  path: ${backend.db}\nui:\n  users: [{ name: alice, password: "${hash}", roles: [approver] }]\n` +
+        'policy:\n  default: allow\n  rules:\n' +
+        '    - { name: changes, match: { tool: ["deployments_scale", "pods_delete", "manifest_apply"] }, ' +
+        'action: require_approval, reason: "changes need an approver" }\n',
+    );
+    backend.peer = await connectClient(
+      throughSluice(fixtureServer('governed-server.mjs'), ['--config', config, '--ui', '127.0.0.1:0', '--principal', 'agent']),
+      { env: { CALL_LOG: backend.callLog } },
+    );
+    await backend.peer.connect();
+    backend.url = await backend.until(() => backend.peer.stderr.join('').match(/approval web UI on (http:\/\/\S+)/)?.[1], 'the UI URL');
+    return backend;
   }
 
-  next(predicate, what) {
-    return new Promise((resolve, reject) => {
-      let seen = 0;
-      const check = () => {
-        for (; seen < this.lines.length; seen++) {
-          if (predicate(this.lines[seen])) {
-            const found = this.lines[seen];
-            this.lines.splice(seen, 1);
-            this.waiters = this.waiters.filter((w) => w !== check);
-            clearTimeout(timer);
-            resolve(found);
-            return;
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out waiting for ${what}; stderr:\n${this.stderr}`));
-      }, deadline);
-      this.waiters.push(check);
-      check();
-    });
+  // Waits, up to the deadline, for `probe` to return something.
+  async until(probe, what) {
+    const end = Date.now() + deadline;
+    for (;;) {
+      const found = probe();
+      if (found) return found;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; sluice stderr:\n${this.peer.stderr.join('')}`);
+      await delay(50);
+    }
   }
 
-  send(command) { this.child.stdin.write(JSON.stringify(command) + '\n'); }
-
-  async hold(spec) {
-    this.send({ hold: spec });
-    return (await this.next((line) => 'held' in line, 'the held id')).held;
+  requests(...flags) {
+    const run = spawnSync(sluiceBin, ['approvals', 'list', '--db', this.db, '--json', ...flags], { encoding: 'utf8' });
+    return run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
   }
 
-  async decisions() {
-    this.send({ decisions: true });
-    return (await this.next((line) => 'decisions' in line, 'the decision count')).decisions;
+  // Makes the agent call `tool`; resolves to the id of the approval request that holds it.
+  async hold({ tool, arguments: args }) {
+    const known = new Set(this.requests('--all').map((r) => r.id));
+    const call = this.peer.client.callTool({ name: tool, arguments: args }, undefined, { timeout: 120_000 });
+    const request = await this.until(() => this.requests().find((r) => !known.has(r.id)), `the held ${tool}`);
+    this.calls.set(request.id, call);
+    // Calls nobody decides end when the agent disconnects at the end; that is expected.
+    call.catch(() => {});
+    return request.id;
+  }
+
+  // The request once it is decided, and what the agent's call got.
+  async decided(id) {
+    const request = await this.until(() => this.requests('--all').find((r) => r.id === id && r.state !== 'pending'), 'a decision');
+    return { request, result: await this.calls.get(id) };
+  }
+
+  decisions() {
+    return this.requests('--all').reduce((votes, r) => votes + r.votes.length, 0);
+  }
+
+  upstreamCalls() {
+    return existsSync(this.callLog) ? readFileSync(this.callLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
   }
 
   async stop() {
-    this.child.stdin.end();
-    if (this.child.exitCode === null) await once(this.child, 'exit');
+    await this.peer.client.close();
   }
+
+  calls = new Map();
 }
 
 describe('the approval web UI in chromium', () => {
@@ -96,8 +112,8 @@ describe('the approval web UI in chromium', () => {
     // The user's hash comes from `sluice passwd`, as an operator would make it.
     const hash = execFileSync(sluiceBin, ['passwd', '--cost', '10'], { input: 'correct horse\n' }).toString().trim();
     assert.match(hash, /^scrypt\$ln=10,r=8,p=1\$/);
-    backend = new Backend(['--user', `alice:${hash}:approver`]);
-    url = (await backend.next((line) => 'url' in line, 'the UI to listen')).url;
+    backend = await Backend.start(hash);
+    url = backend.url;
     browser = await chromium.launch({ executablePath: chromiumBin, headless: true, args: ['--no-sandbox'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     page = await context.newPage();
@@ -132,9 +148,8 @@ describe('the approval web UI in chromium', () => {
   test('an argument holding markup renders as text and runs nothing', async () => {
     const payload = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
     const id = await backend.hold({
-      tool: 'configmaps_apply',
-      principal: 'agent',
-      arguments: { namespace: 'prod', manifest: { kind: 'ConfigMap', data: { note: payload } }, token: '[REDACTED]' },
+      tool: 'manifest_apply',
+      arguments: { manifest: `kind: ConfigMap\nmetadata: { name: notes, namespace: prod }\ndata:\n  note: '${payload}'\n` },
     });
     await page.waitForSelector(`tr[data-href="/approvals/${id}"]`, { timeout: deadline });
     await page.screenshot({ path: path.join(outputDir, 'pending.png') });
@@ -151,41 +166,46 @@ describe('the approval web UI in chromium', () => {
 
     await page.fill('#comment', 'not with markup in it');
     await page.click('#deny');
-    const event = await backend.next((line) => line.event?.id === id && line.event.state !== 'pending', 'the denial');
-    assert.equal(event.event.state, 'denied');
-    assert.equal(event.event.votes[0].approver, 'alice');
-    assert.equal(event.event.comment, 'not with markup in it');
+    const { request, result } = await backend.decided(id);
+    assert.equal(request.state, 'denied');
+    assert.equal(request.votes[0].approver, 'alice');
+    assert.equal(request.comment, 'not with markup in it');
+    assert.equal(result.isError, true);
+    assert.match(result.content[0].text, /^Denied by approver alice: not with markup in it/);
     await page.waitForSelector('#decide-result');
   });
 
   test('approving with a comment completes the held call', async () => {
-    const id = await backend.hold({ tool: 'deployments_restart', arguments: { namespace: 'prod', name: 'api' } });
+    const id = await backend.hold({ tool: 'deployments_scale', arguments: { namespace: 'prod', name: 'api', replicas: 3 } });
     await page.goto(url);
     await page.waitForSelector(`tr[data-href="/approvals/${id}"]`, { timeout: deadline });
     await page.click(`tr[data-href="/approvals/${id}"] a.tool`);
     await page.waitForSelector('#approve');
     await page.fill('#comment', 'rollout window, ok');
     await page.click('#approve');
-    const event = await backend.next((line) => line.event?.id === id && line.event.state !== 'pending', 'the approval');
-    assert.equal(event.event.state, 'approved');
-    assert.equal(event.event.votes[0].comment, 'rollout window, ok');
+    const { request, result } = await backend.decided(id);
+    assert.equal(request.state, 'approved');
+    assert.equal(request.votes[0].comment, 'rollout window, ok');
+    // The agent's call ran, once, with exactly the arguments that were held.
+    assert.equal(result.content[0].text, 'deployments_scale ran with {"namespace":"prod","name":"api","replicas":3}');
+    assert.deepEqual(backend.upstreamCalls(), [{ name: 'deployments_scale', arguments: { namespace: 'prod', name: 'api', replicas: 3 } }]);
     await page.waitForSelector('.badge.state-approved');
   });
 
   test('a POST without the CSRF token is refused with 403', async () => {
     const id = await backend.hold({ tool: 'pods_delete', arguments: { namespace: 'prod', name: 'db-0' } });
-    const before = await backend.decisions();
+    const before = backend.decisions();
     const status = await page.evaluate(async (target) => {
       const response = await fetch(target, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
       return response.status;
     }, `/api/approvals/${id}/approve`);
     assert.equal(status, 403);
-    assert.equal(await backend.decisions(), before);
+    assert.equal(backend.decisions(), before);
   });
 
   test('a page on another port of the same host cannot approve, though the browser sends the cookie', async () => {
-    const id = await backend.hold({ tool: 'namespaces_delete', arguments: { name: 'prod' } });
-    const before = await backend.decisions();
+    const id = await backend.hold({ tool: 'pods_delete', arguments: { namespace: 'prod', name: 'etcd-0' } });
+    const before = backend.decisions();
     // The attacker's page: same host, another port, so "same-site" to the browser.
     const target = new URL(`/api/approvals/${id}/approve`, url).href;
     const attacker = createServer((request, response) => {
@@ -206,7 +226,7 @@ describe('the approval web UI in chromium', () => {
     } finally {
       attacker.close();
     }
-    assert.equal(await backend.decisions(), before, 'the foreign POST never reached the desk');
+    assert.equal(backend.decisions(), before, 'the foreign POST never reached the desk');
     const state = await page.evaluate(async (path) => (await (await fetch(path)).json()).request.state, `/api/approvals/${id}`);
     assert.equal(state, 'pending');
   });
