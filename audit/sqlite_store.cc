@@ -595,8 +595,14 @@ VoteOutcome SqliteStore::vote(const std::string& id, const Approver& approver, b
       execute("ROLLBACK");
       return {error, request};
     }
-    const auto what = error == VoteError::expired ? std::string("expired")
-                                                  : std::string(approve ? "approved by " : "denied by ") + approver.name;
+    std::string what = "expired";
+    if (error == VoteError::none && !approve) what = "denied by " + approver.name;
+    if (error == VoteError::none && approve) {
+      what = request->state == ApprovalState::approved
+                 ? "approved by " + approver.name
+                 : "approval vote by " + approver.name + " (" + std::to_string(request->votes.size()) + " of " +
+                       std::to_string(request->quorum) + ")";
+    }
     append_locked({approval_event(*request, approver.name, what)}, {});
     put_approval(*request);
     execute("COMMIT");

@@ -56,6 +56,17 @@ Clock::duration until(const std::string& audit_time) {
   return std::max(Clock::duration::zero(), at - Clock::now() + std::chrono::seconds(1));
 }
 
+Clock::time_point time_of(const std::string& audit_time) {
+  std::tm utc{};
+  if (strptime(audit_time.c_str(), "%Y-%m-%dT%H:%M:%S", &utc) == nullptr) return Clock::time_point{};
+  const auto micros = audit_time.size() >= 26 ? std::atoll(audit_time.substr(20, 6).c_str()) : 0;
+  return Clock::from_time_t(timegm(&utc)) + std::chrono::microseconds(micros);
+}
+
+double seconds_between(const std::string& from, const std::string& to) {
+  return std::max(0.0, std::chrono::duration<double>(time_of(to) - time_of(from)).count());
+}
+
 std::string elapsed_text(const std::string& created) {
   std::tm utc{};
   if (strptime(created.c_str(), "%Y-%m-%dT%H:%M:%S", &utc) == nullptr) return "?";
@@ -292,6 +303,14 @@ void ApprovalQueue::changed(const audit::ApprovalRecord& record, const std::stri
 }
 
 void ApprovalQueue::publish(const audit::ApprovalRecord& record) {
+  if (metrics_) {
+    metrics_->pending_approvals.set({}, static_cast<double>(pending().size()));
+    // Counted once, when the request ends; its consumption is not another end.
+    if (record.state != audit::ApprovalState::pending && !record.consumed) {
+      metrics_->approvals.add({std::string(audit::to_string(record.state))});
+      metrics_->approval_wait.observe({}, seconds_between(record.created, record.decided));
+    }
+  }
   if (subscribers_.empty()) return;
   const auto view = view_of(record);
   // A subscriber may unsubscribe while being told.

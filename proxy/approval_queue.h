@@ -24,6 +24,7 @@
 #include "mcp/async_event.h"
 #include "policy/config.h"
 #include "webui/approval_desk.h"
+#include "webui/metrics.h"
 
 namespace sluice::proxy {
 
@@ -78,6 +79,8 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   // Pending requests whose Sluice is gone (it crashed, or was killed) become cancelled.
   void cancel_orphans();
 
+  // Pending requests, how requests ended and how long they waited, for /metrics.
+  void report_to(webui::SluiceMetrics& metrics) { metrics_ = &metrics; }
   [[nodiscard]] const policy::ApprovalConfig& config() const { return config_; }
   [[nodiscard]] std::size_t held() const { return live_.size(); }
 
@@ -115,6 +118,7 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   std::vector<audit::ApprovalRecord> memory_history_;  // without a store
   std::map<std::uint64_t, std::function<void(const webui::ApprovalView&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
+  webui::SluiceMetrics* metrics_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   mcp::AsyncEvent watch_wake_;
 };

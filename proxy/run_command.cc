@@ -24,6 +24,7 @@
 #include "proxy/arguments.h"
 #include "proxy/durable_pin_store.h"
 #include "proxy/filters/audit_filter.h"
+#include "proxy/filters/metrics_filter.h"
 #include "proxy/filters/policy_filter.h"
 #include "proxy/pipeline.h"
 #include "proxy/session.h"
@@ -137,8 +138,11 @@ class Governance {
         executor, audit_log_.get(),
         audit_log_ ? std::make_unique<audit::SqliteStore>(config.audit.path, audit::Durability::normal, true) : nullptr,
         redactor_, config.approval);
+    approvals_->report_to(metrics_);
     approvals_->cancel_orphans();
   }
+
+  [[nodiscard]] webui::Metrics& metrics_registry() { return registry_; }
 
   [[nodiscard]] ApprovalQueue& approvals() { return *approvals_; }
 
@@ -156,6 +160,7 @@ class Governance {
     auto pipeline = std::make_unique<Pipeline>();
     pipeline->add(std::make_unique<PolicyFilter>(config_, engine_, *catalog_, *approvals_));
     if (audit_log_) pipeline->add(std::make_unique<AuditFilter>(*audit_log_, redactor_, config_.upstream.name));
+    pipeline->add(std::make_unique<MetricsFilter>(metrics_));
     return pipeline;
   }
 
@@ -172,6 +177,8 @@ class Governance {
 
  private:
   const policy::Config& config_;
+  webui::Metrics registry_;
+  webui::SluiceMetrics metrics_{registry_};
   const policy::PolicyEngine engine_;
   const audit::Redactor redactor_;
   std::unique_ptr<audit::AuditWriter> audit_log_;
@@ -189,6 +196,7 @@ std::unique_ptr<webui::UiServer> start_ui(asio::io_context& io, const policy::Co
   options.local_approver = config.ui->local_approver;
   options.audit_path = config.audit.path;
   options.health = [&governance] { return governance.health(); };
+  options.metrics = &governance.metrics_registry();
   auto server = std::make_unique<webui::UiServer>(io, std::move(options), governance.approvals());
   server->start();
   spdlog::info("approval web UI on {}{}", server->url(),

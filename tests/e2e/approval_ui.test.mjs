@@ -190,6 +190,13 @@ describe('the approval web UI in chromium', () => {
     assert.equal(result.content[0].text, 'deployments_scale ran with {"namespace":"prod","name":"api","replicas":3}');
     assert.deepEqual(backend.upstreamCalls(), [{ name: 'deployments_scale', arguments: { namespace: 'prod', name: 'api', replicas: 3 } }]);
     await page.waitForSelector('.badge.state-approved');
+
+    // What the proxy reported to /metrics along the way.
+    const metrics = await (await fetch(new URL('/metrics', url))).text();
+    assert.match(metrics, /^sluice_tool_calls_total\{decision="require_approval"\} [1-9]/m);
+    assert.match(metrics, /^sluice_approvals_total\{state="approved"\} 1$/m);
+    assert.match(metrics, /^sluice_approvals_total\{state="denied"\} 1$/m);
+    assert.match(metrics, /^sluice_approval_wait_seconds_count 2$/m);
   });
 
   test('a POST without the CSRF token is refused with 403', async () => {
