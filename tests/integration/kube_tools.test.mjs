@@ -2,6 +2,7 @@
 // directly, through `sluice run -- sluice-kube`, and as Sluice's default upstream.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -289,6 +290,41 @@ describe('sluice-kube against the demo cluster', () => {
       );
       const still = await call('pods_get', { namespace: 'production', name: failing.name }, session.client);
       assert.equal(still.isError, undefined, 'the held deletion never reached the cluster');
+    }
+  });
+
+  test('through Sluice with the default upstream, the restart of the incident runs once an approver approves it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-kube-approval-'));
+    const db = path.join(dir, 'audit.db');
+    try {
+      const config = path.join(dir, 'sluice.yaml');
+      await writeFile(config, `audit:\n  path: ${db}\n`);
+      const session = await connectClient([sluiceBin, 'run', '--config', config, '--principal', 'oncall-agent'],
+        { env: { KUBECONFIG: cluster.kubeconfig } });
+      await session.connect();
+      clients.push(session.client);
+      const restart = session.client.callTool(
+        { name: 'deployments_rollout_restart', arguments: { namespace: 'production', name: 'checkout' } },
+        undefined, { timeout: 60_000 });
+      const list = () => JSON.parse(execFileSync(sluiceBin, ['approvals', 'list', '--db', db, '--json']).toString() || 'null');
+      const deadline = Date.now() + 15_000;
+      let held = null;
+      while (!held && Date.now() < deadline) {
+        held = list();
+        if (!held) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(held, 'the restart is held for approval');
+      assert.equal(held.tool, 'deployments_rollout_restart');
+      assert.equal(held.principal, 'oncall-agent');
+      execFileSync(sluiceBin, ['approvals', 'approve', '--db', db, held.id, '--comment', 'restart checkout']);
+      const result = await restart;
+      assert.equal(result.isError, undefined, textOf(result));
+      assert.match(textOf(result), /restarted \(restartedAt \d{4}-/);
+      const described = await call('deployments_describe', { namespace: 'production', name: 'checkout' }, session.client);
+      assert.match(textOf(described), /Restarted at: /);
+      assert.equal(execFileSync(sluiceBin, ['audit', 'verify', '--db', db]).toString().slice(0, 3), 'ok:');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
