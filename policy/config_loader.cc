@@ -7,6 +7,8 @@
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -17,10 +19,46 @@ namespace {
 
 std::string json_quoted(std::string_view text) { return json(std::string(text)).dump(); }
 
-std::string join(std::initializer_list<std::string_view> words) {
+template <typename Words>
+std::string join(const Words& words) {
   std::string text;
   for (const auto word : words) text += (text.empty() ? "" : ", ") + std::string(word);
   return text;
+}
+
+// Every key the loader accepts, by the mapping that holds it ("" is the file,
+// "policy.rules[]" each rule, "policy.rules[].match.args.ARG" a condition's explicit
+// form). expect_map() checks against this table and config_keys() lists it, so that the
+// reference (docs/configuration.md) is tested against what the loader really takes.
+const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& key_table() {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> table = {
+      {"", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"}},
+      {"upstream", {"name", "command", "url", "headers"}},
+      {"listen", {"address", "path", "tokens", "allowed_origins", "limits"}},
+      {"listen.tokens[]", {"principal", "sha256"}},
+      {"listen.limits", {"max_sessions", "session_idle", "max_body_bytes"}},
+      {"policy", {"mode", "default", "namespaces", "annotations", "tools", "rules"}},
+      {"policy.namespaces", {"allow", "arguments"}},
+      {"policy.rules[]", {"name", "match", "action", "reason", "approval"}},
+      {"policy.rules[].match", {"tool", "class", "method", "upstream", "principal", "args"}},
+      {"policy.rules[].match.args.ARG", {"equals", "glob", "regex", "in", "exists"}},
+      {"policy.rules[].approval", {"timeout", "approvers", "quorum"}},
+      {"audit",
+       {"path", "sync", "redact", "checkpoint_key", "checkpoint_name", "checkpoint_every", "checkpoint_interval",
+        "checkpoint_file"}},
+      {"ui", {"address", "users", "local_approver"}},
+      {"ui.users[]", {"name", "password", "roles"}},
+      {"approval", {"hold", "timeout", "progress_interval"}},
+      {"dry_run", {"argument"}},
+  };
+  return table;
+}
+
+const std::vector<std::string_view>& keys_of(std::string_view section) {
+  for (const auto& [name, keys] : key_table()) {
+    if (name == section) return keys;
+  }
+  throw std::logic_error("config_loader: no key table for " + std::string(section));
 }
 
 // Reads one file, knowing for every node the path of keys that leads to it.
@@ -34,7 +72,9 @@ class Reader {
     throw ConfigError(source_ + line + ": " + path + ": " + message);
   }
 
-  void expect_map(const YAML::Node& node, const std::string& path, std::initializer_list<std::string_view> keys) const {
+  // `section` names the mapping in key_table(); `path` is where this one is.
+  void expect_map(const YAML::Node& node, const std::string& path, std::string_view section) const {
+    const auto& keys = keys_of(section);
     if (!node.IsMap()) fail(node, path, "expected a mapping with keys " + join(keys));
     for (const auto& entry : node) {
       const auto key = entry.first.as<std::string>();
@@ -170,7 +210,7 @@ ValueMatcher value_matcher(const Reader& reader, const YAML::Node& node, const s
     for (std::size_t i = 0; i < node.size(); ++i) matcher.one_of.push_back(reader.scalar_value(node[i], Reader::index(path, i)));
     return matcher;
   }
-  reader.expect_map(node, path, {"equals", "glob", "regex", "in", "exists"});
+  reader.expect_map(node, path, "policy.rules[].match.args.ARG");
   if (node.size() != 1) reader.fail(node, path, "expected exactly one of equals, glob, regex, in, exists");
   const auto entry = *node.begin();
   const auto key = entry.first.as<std::string>();
@@ -204,7 +244,7 @@ ValueMatcher value_matcher(const Reader& reader, const YAML::Node& node, const s
 }
 
 Match match(const Reader& reader, const YAML::Node& node, const std::string& path) {
-  reader.expect_map(node, path, {"tool", "class", "method", "upstream", "principal", "args"});
+  reader.expect_map(node, path, "policy.rules[].match");
   Match out;
   if (node["tool"]) out.tools = globs(reader, node["tool"], Reader::child(path, "tool"));
   if (node["method"]) out.methods = globs(reader, node["method"], Reader::child(path, "method"));
@@ -233,7 +273,7 @@ Match match(const Reader& reader, const YAML::Node& node, const std::string& pat
 const std::initializer_list<std::string_view> action_names = {"allow", "deny", "dry_run", "require_approval"};
 
 Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path) {
-  reader.expect_map(node, path, {"name", "match", "action", "reason", "approval"});
+  reader.expect_map(node, path, "policy.rules[]");
   Rule out;
   out.line = node.Mark().line + 1;
   out.name = node["name"] ? reader.string(node["name"], Reader::child(path, "name")) : path;
@@ -252,7 +292,7 @@ Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path)
   if (const auto approval = node["approval"]) {
     const auto here = Reader::child(path, "approval");
     if (out.action != Action::require_approval) reader.fail(approval, here, "only a rule whose action is require_approval takes `approval`");
-    reader.expect_map(approval, here, {"timeout", "approvers", "quorum"});
+    reader.expect_map(approval, here, "policy.rules[].approval");
     ApprovalRequirement requirement;
     if (approval["timeout"]) requirement.timeout = reader.duration(approval["timeout"], Reader::child(here, "timeout"));
     if (approval["approvers"]) requirement.approvers = reader.strings(approval["approvers"], Reader::child(here, "approvers"));
@@ -264,11 +304,11 @@ Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path)
 
 void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& policy) {
   const std::string path = "policy";
-  reader.expect_map(node, path, {"mode", "default", "namespaces", "annotations", "tools", "rules"});
+  reader.expect_map(node, path, "policy");
   if (node["mode"]) policy.mode = reader.choice<Mode>(node["mode"], "policy.mode", parse_mode, {"enforce", "dry_run", "monitor"});
   if (node["default"]) policy.default_action = reader.choice<Action>(node["default"], "policy.default", parse_action, action_names);
   if (const auto namespaces = node["namespaces"]) {
-    reader.expect_map(namespaces, "policy.namespaces", {"allow", "arguments"});
+    reader.expect_map(namespaces, "policy.namespaces", "policy.namespaces");
     if (namespaces["allow"]) policy.namespaces.allow = globs(reader, namespaces["allow"], "policy.namespaces.allow");
     if (namespaces["arguments"]) {
       policy.namespaces.arguments.clear();
@@ -324,7 +364,7 @@ void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& pol
 UiConfig read_ui(const Reader& reader, const YAML::Node& node) {
   UiConfig ui;
   if (node.IsNull()) return ui;
-  reader.expect_map(node, "ui", {"address", "users", "local_approver"});
+  reader.expect_map(node, "ui", "ui");
   if (node["address"]) {
     ui.address = reader.string(node["address"], "ui.address");
     const auto colon = ui.address.rfind(':');
@@ -340,7 +380,7 @@ UiConfig read_ui(const Reader& reader, const YAML::Node& node) {
     for (std::size_t i = 0; i < users.size(); ++i) {
       const auto path = Reader::index("ui.users", i);
       const auto& entry = users[i];
-      reader.expect_map(entry, path, {"name", "password", "roles"});
+      reader.expect_map(entry, path, "ui.users[]");
       if (!entry["name"] || !entry["password"]) reader.fail(entry, path, "a user needs a name and a password");
       UiUserConfig user{reader.string(entry["name"], path + ".name"), reader.string(entry["password"], path + ".password"), {}};
       if (user.name.empty()) reader.fail(entry["name"], path + ".name", "expected a user name");
@@ -362,7 +402,7 @@ void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& lis
   if (node.IsMap() && node["tls"]) {
     reader.fail(node["tls"], "listen.tls", "a TLS listener is not supported by this version of sluice; terminate TLS in front of it");
   }
-  reader.expect_map(node, "listen", {"address", "path", "tokens", "allowed_origins", "limits"});
+  reader.expect_map(node, "listen", "listen");
   if (node["address"]) listen.address = reader.string(node["address"], "listen.address");
   if (node["path"]) {
     listen.path = reader.string(node["path"], "listen.path");
@@ -372,7 +412,7 @@ void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& lis
     if (!tokens.IsSequence()) reader.fail(tokens, "listen.tokens", "expected a list of {principal, sha256}");
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       const auto path = Reader::index("listen.tokens", i);
-      reader.expect_map(tokens[i], path, {"principal", "sha256"});
+      reader.expect_map(tokens[i], path, "listen.tokens[]");
       if (!tokens[i]["principal"] || !tokens[i]["sha256"]) reader.fail(tokens[i], path, "expected both principal and sha256");
       ListenToken token{reader.string(tokens[i]["principal"], path + ".principal"),
                         reader.string(tokens[i]["sha256"], path + ".sha256")};
@@ -391,7 +431,7 @@ void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& lis
     }
   }
   if (const auto limits = node["limits"]) {
-    reader.expect_map(limits, "listen.limits", {"max_sessions", "session_idle", "max_body_bytes"});
+    reader.expect_map(limits, "listen.limits", "listen.limits");
     if (limits["max_sessions"]) listen.max_sessions = reader.positive_int(limits["max_sessions"], "listen.limits.max_sessions");
     if (limits["session_idle"]) listen.session_idle = reader.duration(limits["session_idle"], "listen.limits.session_idle");
     if (limits["max_body_bytes"]) listen.max_body_bytes = reader.positive_int(limits["max_body_bytes"], "listen.limits.max_body_bytes");
@@ -403,12 +443,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
   Config config = default_config();
   config.source = source;
   if (root.IsNull()) return config;
-  reader.expect_map(root, "", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"});
+  reader.expect_map(root, "", "");
   if (const auto upstream = root["upstream"]) {
     if (upstream.IsMap() && upstream["ca"]) {
       reader.fail(upstream["ca"], "upstream.ca", "TLS upstreams are not supported by this version of sluice");
     }
-    reader.expect_map(upstream, "upstream", {"name", "command", "url", "headers"});
+    reader.expect_map(upstream, "upstream", "upstream");
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
     if (upstream["command"]) {
       config.upstream.command = reader.strings(upstream["command"], "upstream.command");
@@ -432,9 +472,7 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
   if (const auto audit = root["audit"]) {
-    reader.expect_map(audit, "audit",
-                      {"path", "sync", "redact", "checkpoint_key", "checkpoint_name", "checkpoint_every",
-                       "checkpoint_interval", "checkpoint_file"});
+    reader.expect_map(audit, "audit", "audit");
     if (audit["path"]) config.audit.path = reader.string(audit["path"], "audit.path");
     if (audit["sync"]) {
       config.audit.full_sync = reader.choice<bool>(
@@ -465,7 +503,7 @@ Config parse(const YAML::Node& root, const std::string& source) {
     if (!checkpoints.key.empty() && checkpoints.file.empty()) checkpoints.file = config.audit.path + ".checkpoint";
   }
   if (const auto approval = root["approval"]) {
-    reader.expect_map(approval, "approval", {"hold", "timeout", "progress_interval"});
+    reader.expect_map(approval, "approval", "approval");
     if (approval["hold"]) {
       // auto is the design's default; until Sluice speaks the client's own channels
       // (input_required, tasks) it behaves as wait, which is what auto falls back to.
@@ -485,7 +523,7 @@ Config parse(const YAML::Node& root, const std::string& source) {
   }
   if (const auto ui = root["ui"]) config.ui = read_ui(reader, ui);
   if (const auto dry_run = root["dry_run"]) {
-    reader.expect_map(dry_run, "dry_run", {"argument"});
+    reader.expect_map(dry_run, "dry_run", "dry_run");
     if (dry_run["argument"]) config.dry_run.argument = reader.string(dry_run["argument"], "dry_run.argument");
   }
   return config;
@@ -552,6 +590,16 @@ Config load_config_file(const std::string& path) {
   std::ostringstream text;
   text << file.rdbuf();
   return load_config_text(text.str(), path);
+}
+
+std::string literal_value(std::string_view text) { return literal(text); }
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& [section, names] : key_table()) {
+    for (const auto name : names) keys.push_back(section.empty() ? std::string(name) : std::string(section) + "." + std::string(name));
+  }
+  return keys;
 }
 
 std::string to_yaml(const Config& config) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/config.h"
 
@@ -21,6 +22,16 @@ class ConfigError : public std::runtime_error {
 // variable is an error); `$$` is a literal `$`.
 Config load_config_file(const std::string& path);
 Config load_config_text(std::string_view text, const std::string& source_name);
+
+// `text` as a string value to write into sluice.yaml: `$` doubled, so that the
+// loader's ${VAR} expansion gives back `text`.
+std::string literal_value(std::string_view text);
+
+// Every key the loader accepts, as dotted paths from the top of the file:
+// "listen.limits.max_sessions", "policy.rules[].match.tool". A key whose value is a
+// mapping of the user's own names (upstream.headers, policy.tools, …args) is listed,
+// those names are not. docs/configuration.md documents exactly these.
+std::vector<std::string> config_keys();
 
 // The configuration as Sluice understood it, defaults filled in, as YAML.
 std::string to_yaml(const Config& config);
