@@ -1,6 +1,5 @@
 #include "proxy/cli.h"
 
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -9,6 +8,8 @@
 #include "proxy/arguments.h"
 #include "proxy/approvals_command.h"
 #include "proxy/audit_command.h"
+#include "proxy/bundled_binary.h"
+#include "proxy/demo_command.h"
 #include "proxy/logging.h"
 #include "proxy/passwd_command.h"
 #include "proxy/policy_command.h"
@@ -25,6 +26,8 @@ Usage:
 Commands:
   run       relay MCP between a client (on stdin/stdout, or over HTTP with
             --listen) and an upstream server, governing tools/call with the policy
+  demo      the whole product on this machine: a demo Kubernetes cluster, Sluice
+            over HTTP, the web UI, an audit log; --agent adds an on-call agent
   policy    check a configuration, or explain a decision: sluice help policy
   audit     read, export and verify the audit log: sluice help audit
   tools     list tool pins, re-pin a changed tool: sluice help tools
@@ -102,15 +105,14 @@ int print(std::string_view text) {
 
 // The default upstream (DESIGN.md): the sluice-kube installed next to this binary.
 std::string bundled_kube_server() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const auto server = self.parent_path() / "sluice-kube";
-  if (ec || !std::filesystem::exists(server, ec)) {
-    throw UsageError("run: no upstream given and no bundled sluice-kube next to sluice (" + server.string() +
+  const auto server = installed_next_to_sluice("sluice-kube");
+  if (!server) {
+    throw UsageError("run: no upstream given and no bundled sluice-kube next to sluice (" +
+                     expected_next_to_sluice("sluice-kube").string() +
                      "); name the MCP server after --, as in: sluice run -- COMMAND ARGS, or set upstream.command in "
                      "the configuration");
   }
-  return server.string();
+  return server->string();
 }
 
 int run_subcommand(Arguments& args) {
@@ -178,6 +180,7 @@ int dispatch(Arguments& args) {
   configure_logging(global.log_level, global.log_format);
   const auto command = args.take();
   if (command == "run") return run_subcommand(args);
+  if (command == "demo") return demo_command(args);
   if (command == "policy") return policy_command(args);
   if (command == "audit") return audit_command(args);
   if (command == "tools") return tools_command(args);
@@ -192,6 +195,7 @@ int dispatch(Arguments& args) {
     const auto topic = args.take();
     if (topic == "run") return print(run_help);
     if (topic == "version") return print(version_help);
+    if (topic == "demo") return print(demo_help());
     if (topic == "policy") return print(policy_help());
     if (topic == "audit") return print(audit_help());
     if (topic == "tools") return print(tools_help());

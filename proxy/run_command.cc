@@ -279,7 +279,7 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
 
 // Every HTTP session gets its own upstream child and its own proxy session; the
 // listener stays up when one of them fails.
-int run_http(asio::io_context& io, const RunOptions& options, Governance& governance) {
+int run_http(asio::io_context& io, const RunOptions& options, Governance& governance, const webui::UiServer* ui) {
   const auto executor = io.get_executor();
   const auto& config = options.config;
   std::size_t live_sessions = 0;
@@ -324,6 +324,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   spdlog::info("listening on {} (MCP Streamable HTTP); a new upstream {} per session; policy from {}, mode {}",
                listener->url(), config.upstream.url.empty() ? mcp::command_line(config.upstream.command) : config.upstream.url,
                config.source, policy::to_string(config.policy.mode));
+  if (options.on_serving) options.on_serving(io, ServingAt{listener->url(), ui ? ui->url() : std::string()});
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
@@ -354,7 +355,7 @@ int run_proxy(const RunOptions& options) {
   Governance governance(io.get_executor(), options.config);
   const auto ui = start_ui(io, options.config, governance);
   if (options.config.listen.address.empty()) return run_stdio(io, options, governance);
-  return run_http(io, options, governance);
+  return run_http(io, options, governance, ui.get());
 }
 
 }  // namespace sluice::proxy

@@ -2,13 +2,21 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "mcp/asio.h"
 #include "mcp/message.h"
 #include "policy/config.h"
 
 namespace sluice::proxy {
+
+// Where a Sluice serving HTTP can be reached, once it is.
+struct ServingAt {
+  std::string mcp_url;  // http://127.0.0.1:8765/mcp
+  std::string ui_url;   // empty without a web UI
+};
 
 struct RunOptions {
   policy::Config config;  // upstream.command is the command to start
@@ -17,6 +25,9 @@ struct RunOptions {
   std::chrono::milliseconds shutdown_grace{5000};
   // The caller, for the audit log and four eyes; empty: the local user.
   std::string principal;
+  // Called once, on the event loop, when the HTTP listener and the web UI accept
+  // connections: `sluice demo` prints its banner and starts its agent there.
+  std::function<void(asio::io_context&, const ServingAt&)> on_serving;
 };
 
 // Returns the process exit code: 0 when the client ended the session, 1 when the
