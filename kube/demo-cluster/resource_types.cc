@@ -1,5 +1,7 @@
 #include "kube/demo-cluster/resource_types.h"
 
+#include <algorithm>
+
 namespace sluice::kube::demo {
 
 const std::vector<ResourceType>& resource_types() {
@@ -11,6 +13,14 @@ const std::vector<ResourceType>& resource_types() {
       {"", "v1", "events", "event", "Event", true, {"ev"}, {}},
       {"", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"}, {}},
       {"", "v1", "secrets", "secret", "Secret", true, {}, {}},
+      // Kept but not acted on: what a manifest for Sluice's own sidecar deployment
+      // needs (examples/kubernetes/), so that kubectl can map and dry-run it here.
+      {"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {}},
+      {"", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, {"pvc"}, {}},
+      {"rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, {}, {}},
+      {"rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, {}, {}},
+      {"rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, {}, {}},
+      {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, {}, {}},
       {"apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"scale"}},
       {"apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {}},
   };
@@ -50,10 +60,17 @@ json core_versions_document(const std::string& server_address) {
 }
 
 json group_list_document() {
-  const json version = {{"groupVersion", "apps/v1"}, {"version", "v1"}};
-  return {{"kind", "APIGroupList"},
-          {"apiVersion", "v1"},
-          {"groups", {{{"name", "apps"}, {"versions", {version}}, {"preferredVersion", version}}}}};
+  json groups = json::array();
+  for (const auto& type : resource_types()) {
+    if (type.group.empty() || std::any_of(groups.begin(), groups.end(), [&](const json& group) {
+          return group["name"] == type.group;
+        })) {
+      continue;
+    }
+    const json version = {{"groupVersion", type.api_version()}, {"version", type.version}};
+    groups.push_back({{"name", type.group}, {"versions", {version}}, {"preferredVersion", version}});
+  }
+  return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
 }
 
 json resource_list_document(std::string_view group, std::string_view version) {
