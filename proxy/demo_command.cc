@@ -93,6 +93,14 @@ std::string claude_desktop_config(const fs::path& sluice, const fs::path& config
   return snippet.dump(2) + "\n";
 }
 
+// The Inspector CLI, run from the directory above sluice's own (build/ of the
+// repository): inspector-cli 1.0.3 finds its package.json only when the current
+// directory's parent has one, and npx finds the repository's node_modules from there.
+std::string inspector(const fs::path& sluice, const std::string& mcp_url, const std::string& method) {
+  return "(cd " + sluice.parent_path().parent_path().string() + " && npx @modelcontextprotocol/inspector-cli --cli " +
+         mcp_url + " --transport http --method " + method + ")";
+}
+
 void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& sluice, const std::string& password,
                   bool agent) {
   std::cout << "\nSluice demo is running. Files: " << dir.string() << "\n\n"
@@ -105,15 +113,16 @@ void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& slui
             << "Try this:\n"
             << "  1. Open the web UI above and log in.\n"
             << "  2. List the tools, then call one, through Sluice, with the MCP Inspector CLI:\n"
-            << "       npx @modelcontextprotocol/inspector-cli --cli " << at.mcp_url
-            << " --transport http --method tools/list\n"
-            << "       npx @modelcontextprotocol/inspector-cli --cli " << at.mcp_url
-            << " --transport http --method tools/call --tool-name pods_list --tool-arg namespace=production\n"
+            << "       " << inspector(sluice, at.mcp_url, "tools/list") << "\n"
+            << "       " << inspector(sluice, at.mcp_url, "tools/call --tool-name pods_list --tool-arg namespace=production")
+            << "\n"
             << "  3. Ask for a change in production; it waits until you approve it in the web UI\n"
             << "     (within a minute: the Inspector gives up waiting after 60 s):\n"
-            << "       npx @modelcontextprotocol/inspector-cli --cli " << at.mcp_url
-            << " --transport http --method tools/call --tool-name deployments_scale --tool-arg namespace=production "
-               "name=frontend replicas=3\n"
+            << "       "
+            << inspector(sluice, at.mcp_url,
+                         "tools/call --tool-name deployments_scale --tool-arg namespace=production name=frontend "
+                         "replicas=3")
+            << "\n"
             << "  4. Read the audit trail: " << sluice.string() << " audit tail --db " << (dir / "audit.db").string()
             << "\n"
             << "  5. Claude Desktop: " << (dir / "claude_desktop_config.json").string()

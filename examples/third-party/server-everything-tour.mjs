@@ -1,6 +1,6 @@
 // A short tour: a real MCP SDK client starts `sluice run -- <server-everything>`,
-// lists the tools and calls a few, printing what it sees. Used by scripts/demo.
-//   node examples/clients/tour.mjs SLUICE_BINARY
+// lists the tools and calls a few, printing what it sees.
+//   node examples/third-party/server-everything-tour.mjs SLUICE_BINARY
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
