@@ -93,6 +93,18 @@ std::string claude_desktop_config(const fs::path& sluice, const fs::path& config
   return snippet.dump(2) + "\n";
 }
 
+std::string indented(const std::string& text, const std::string& margin) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    const auto stop = end == std::string::npos ? text.size() : end;
+    out += margin + text.substr(start, stop - start) + "\n";
+    start = stop + 1;
+  }
+  return out;
+}
+
 // The Inspector CLI, run from the directory above sluice's own (build/ of the
 // repository): inspector-cli 1.0.3 finds its package.json only when the current
 // directory's parent has one, and npx finds the repository's node_modules from there.
@@ -125,9 +137,11 @@ void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& slui
             << "\n"
             << "  4. Read the audit trail: " << sluice.string() << " audit tail --db " << (dir / "audit.db").string()
             << "\n"
-            << "  5. Claude Desktop: " << (dir / "claude_desktop_config.json").string()
-            << " is a config that starts Sluice\n"
-            << "     (stdio) with the same policy; merge it into your claude_desktop_config.json.\n";
+            << "  5. Claude Desktop starts its servers itself: this (" << (dir / "claude_desktop_config.json").string()
+            << ")\n"
+            << "     runs a Sluice of its own on stdio with the same policy; merge it into your\n"
+            << "     claude_desktop_config.json while the demo runs:\n"
+            << indented(claude_desktop_config(sluice, dir / "sluice-desktop.yaml"), "       ");
   if (!agent) std::cout << "  6. Watch an on-call agent work the incident: sluice demo --agent\n";
   std::cout << "\nCtrl-C stops the demo.\n" << std::endl;
 }

@@ -21,6 +21,11 @@ describe('sluice command line', () => {
       assert.match(run.stdout, /sluice run \[options\] \[-- COMMAND/);
     }
     assert.match(sluice('version', '--help').stdout, /sluice version/);
+    for (const args of [['demo', '--help'], ['help', 'demo']]) {
+      const run = sluice(...args);
+      assert.equal(run.status, 0);
+      assert.match(run.stdout, /sluice demo \[--dir DIR\] \[--agent\]/);
+    }
     for (const [topic, verb] of [['policy', 'check'], ['audit', 'verify'], ['tools', 'pin']]) {
       for (const args of [['help', topic], [topic, '--help'], [topic, verb, '--help']]) {
         const run = sluice(...args);
@@ -50,6 +55,7 @@ describe('sluice command line', () => {
       [['--log-level', 'loud', 'run', '--', 'true'], /--log-level: expected one of trace, debug/],
       [['--log-format', 'xml', 'run', '--', 'true'], /--log-format: expected one of text, json/],
       [['help', 'nothing'], /no command "nothing"/],
+      [['demo', '--agnet'], /unknown option "--agnet"/],
     ];
     for (const [args, message] of cases) {
       const run = sluice(...args);

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -166,6 +166,14 @@ describe('sluice demo', () => {
       const at = await banner(demo);
       assert.equal(at.user, 'demo-approver');
       assert.equal(at.auditDb, path.join(dir, 'audit.db'));
+      // The Claude Desktop configuration it prints is the one it wrote, and starts Sluice
+      // on stdio with a configuration that loads.
+      const desktop = JSON.parse(await readFile(path.join(dir, 'claude_desktop_config.json'), 'utf8'));
+      const server = desktop.mcpServers['kubernetes-through-sluice'];
+      assert.equal(server.command, sluiceBin);
+      assert.ok(demo.output().includes(`"${server.args.at(-1)}"`), 'the printed snippet names the written configuration');
+      const checked = await run(sluiceBin, ['policy', 'check', server.args.at(-1)]);
+      assert.doesNotMatch(checked.stdout, /^listen:/m);
 
       await demo.waitFor(/agent: step 1: pods_list .*\nagent: {3}-> allowed, ran\n/);
       await demo.waitFor(/agent: {6}production\/checkout-\S+ CrashLoopBackOff, \d+ restarts/);
