@@ -60,16 +60,18 @@ class McpClient {
       const auto* message = std::get_if<mcp::Message>(&parsed);
       if (message == nullptr) continue;
       if (message->is_request()) {  // ping, or anything else a server may ask: answer, decline
-        transport_.send(message->method() == "ping"
-                            ? mcp::Message::result(message->id(), json::object()).wire()
-                            : mcp::Message::error(message->id(), -32601, "the demo agent offers nothing").wire());
+        transport_.send(
+            message->method() == "ping"
+                ? mcp::Message::result(message->id(), json::object()).wire()
+                : mcp::Message::error(message->id(), -32601, "the demo agent offers nothing").wire());
       } else if (message->is_notification()) {
         if (message->method() == "notifications/progress" && progress) {
           progress(message->params().value("message", std::string("still waiting")));
         }
       } else if (message->id() == json(id)) {
         if (message->is_error_response()) {
-          throw std::runtime_error(std::string(method) + " failed: " + message->body()["error"].value("message", std::string()));
+          throw std::runtime_error(std::string(method) +
+                                   " failed: " + message->body()["error"].value("message", std::string()));
         }
         co_return message->body()["result"];
       }
@@ -108,8 +110,8 @@ std::string outcome(const json& result) {
   const auto meta = result.value("_meta", json::object());
   if (meta.contains(decision_meta_key)) {
     const auto& decision = meta[decision_meta_key];
-    return decision.value("action", std::string("?")) + " by rule " + decision.value("rule", std::string("?")) +
-           ": " + first_line(text);
+    return decision.value("action", std::string("?")) + " by rule " +
+           decision.value("rule", std::string("?")) + ": " + first_line(text);
   }
   if (result.value("isError", false)) return "ran, failed: " + first_line(text);
   if (text.starts_with("DRY RUN")) return "dry_run (forwarded with dryRun: true): " + first_line(text);
@@ -176,10 +178,11 @@ class Script {
     report(co_await client.call_tool("deployments_rollout_restart", std::move(in_staging)));
 
     step("deployments_rollout_restart", ns + "/" + deployment + ", rolling it out again");
-    detail("held for approval: approve it in the web UI at " + options_.ui_url + " (log in as " + options_.approver +
-           "), or with: sluice approvals approve ID --db " + options_.audit_db);
+    detail("held for approval: approve it in the web UI at " + options_.ui_url + " (log in as " +
+           options_.approver + "), or with: sluice approvals approve ID --db " + options_.audit_db);
     McpClient::Progress waiting = [this](const std::string& progress) { detail(progress); };
-    const auto restarted = co_await client.call_tool("deployments_rollout_restart", in_production, std::move(waiting));
+    const auto restarted =
+        co_await client.call_tool("deployments_rollout_restart", in_production, std::move(waiting));
     report(restarted, "approved, ran");
     if (!restarted.value("isError", false)) detail(first_line(text_of(restarted)));
 
@@ -187,7 +190,8 @@ class Script {
     json the_pod = {{"namespace", ns}, {"name", pod}};
     report(co_await client.call_tool("pods_delete", std::move(the_pod)));
 
-    say("done. The log says why checkout crashes: a restart will not fix a missing setting; a human should set it "
+    say("done. The log says why checkout crashes: a restart will not fix a missing setting; a human should "
+        "set it "
         "(docs/kube-tools.md). Every step above is in the audit log.");
   }
 

@@ -11,10 +11,10 @@
 namespace sluice::proxy {
 
 struct DemoAgentOptions {
-  std::string mcp_url;    // Sluice's Streamable HTTP endpoint
-  std::string ui_url;     // where the held call is approved, for the printed hint
-  std::string approver;   // who may approve it there
-  std::string audit_db;   // where `sluice approvals` finds it
+  std::string mcp_url;   // Sluice's Streamable HTTP endpoint
+  std::string ui_url;    // where the held call is approved, for the printed hint
+  std::string approver;  // who may approve it there
+  std::string audit_db;  // where `sluice approvals` finds it
 };
 
 // Runs the script once. Returns when it is done or Sluice ended the session; never

@@ -49,7 +49,8 @@ std::string read_serving_line(int fd, std::chrono::milliseconds deadline) {
       seen.erase(0, newline + 1);
       continue;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0 || seen.size() > 4096) return {};
     pollfd ready{fd, POLLIN, 0};
     const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
@@ -68,10 +69,12 @@ std::string read_serving_line(int fd, std::chrono::milliseconds deadline) {
 DemoCluster::DemoCluster(const std::filesystem::path& program, const std::filesystem::path& kubeconfig,
                          const std::filesystem::path& log_file, std::chrono::milliseconds deadline) {
   const int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) throw std::runtime_error("demo: cannot write " + log_file.string() + ": " + std::strerror(errno));
+  if (log < 0)
+    throw std::runtime_error("demo: cannot write " + log_file.string() + ": " + std::strerror(errno));
   mcp::SpawnedProcess spawned;
   try {
-    spawned = mcp::spawn_process({program.string(), "--listen", "127.0.0.1:0", "--write-kubeconfig", kubeconfig.string()});
+    spawned = mcp::spawn_process(
+        {program.string(), "--listen", "127.0.0.1:0", "--write-kubeconfig", kubeconfig.string()});
   } catch (...) {
     ::close(log);
     throw;
@@ -83,8 +86,8 @@ DemoCluster::DemoCluster(const std::filesystem::path& program, const std::filesy
   url_ = read_serving_line(stdout_fd_, deadline);
   if (url_.empty()) {
     stop();
-    throw std::runtime_error("demo: " + program.string() + " did not start within " + std::to_string(deadline.count()) +
-                             " ms; its log is " + log_file.string());
+    throw std::runtime_error("demo: " + program.string() + " did not start within " +
+                             std::to_string(deadline.count()) + " ms; its log is " + log_file.string());
   }
 }
 

@@ -64,7 +64,8 @@ fs::path new_demo_dir() {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "sluice-demo-%Y%m%d-%H%M%S", &utc);
   for (int attempt = 1;; ++attempt) {
-    auto dir = fs::absolute(attempt == 1 ? std::string(stamp) : std::string(stamp) + "-" + std::to_string(attempt));
+    auto dir =
+        fs::absolute(attempt == 1 ? std::string(stamp) : std::string(stamp) + "-" + std::to_string(attempt));
     if (fs::create_directory(dir)) return dir;
   }
 }
@@ -89,7 +90,9 @@ void write_file(const fs::path& path, const std::string& text) {
 // same policy, its own audit log (one writer per log) and its own web UI.
 std::string claude_desktop_config(const fs::path& sluice, const fs::path& config) {
   const nlohmann::json snippet = {
-      {"mcpServers", {{"kubernetes-through-sluice", {{"command", sluice.string()}, {"args", {"run", "--config", config.string()}}}}}}};
+      {"mcpServers",
+       {{"kubernetes-through-sluice",
+         {{"command", sluice.string()}, {"args", {"run", "--config", config.string()}}}}}}};
   return snippet.dump(2) + "\n";
 }
 
@@ -109,12 +112,13 @@ std::string indented(const std::string& text, const std::string& margin) {
 // repository): inspector-cli 1.0.3 finds its package.json only when the current
 // directory's parent has one, and npx finds the repository's node_modules from there.
 std::string inspector(const fs::path& sluice, const std::string& mcp_url, const std::string& method) {
-  return "(cd " + sluice.parent_path().parent_path().string() + " && npx @modelcontextprotocol/inspector-cli --cli " +
-         mcp_url + " --transport http --method " + method + ")";
+  return "(cd " + sluice.parent_path().parent_path().string() +
+         " && npx @modelcontextprotocol/inspector-cli --cli " + mcp_url + " --transport http --method " +
+         method + ")";
 }
 
-void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& sluice, const std::string& password,
-                  bool agent) {
+void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& sluice,
+                  const std::string& password, bool agent) {
   std::cout << "\nSluice demo is running. Files: " << dir.string() << "\n\n"
             << "  MCP endpoint (Streamable HTTP): " << at.mcp_url << "\n"
             << "  Approval web UI:                " << at.ui_url << "\n"
@@ -126,19 +130,22 @@ void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& slui
             << "  1. Open the web UI above and log in.\n"
             << "  2. List the tools, then call one, through Sluice, with the MCP Inspector CLI:\n"
             << "       " << inspector(sluice, at.mcp_url, "tools/list") << "\n"
-            << "       " << inspector(sluice, at.mcp_url, "tools/call --tool-name pods_list --tool-arg namespace=production")
+            << "       "
+            << inspector(sluice, at.mcp_url,
+                         "tools/call --tool-name pods_list --tool-arg namespace=production")
             << "\n"
             << "  3. Ask for a change in production; it waits until you approve it in the web UI\n"
             << "     (within a minute: the Inspector gives up waiting after 60 s):\n"
             << "       "
-            << inspector(sluice, at.mcp_url,
-                         "tools/call --tool-name deployments_scale --tool-arg namespace=production name=frontend "
-                         "replicas=3")
+            << inspector(
+                   sluice, at.mcp_url,
+                   "tools/call --tool-name deployments_scale --tool-arg namespace=production name=frontend "
+                   "replicas=3")
             << "\n"
-            << "  4. Read the audit trail: " << sluice.string() << " audit tail --db " << (dir / "audit.db").string()
-            << "\n"
-            << "  5. Claude Desktop starts its servers itself: this (" << (dir / "claude_desktop_config.json").string()
-            << ")\n"
+            << "  4. Read the audit trail: " << sluice.string() << " audit tail --db "
+            << (dir / "audit.db").string() << "\n"
+            << "  5. Claude Desktop starts its servers itself: this ("
+            << (dir / "claude_desktop_config.json").string() << ")\n"
             << "     runs a Sluice of its own on stdio with the same policy; merge it into your\n"
             << "     claude_desktop_config.json while the demo runs:\n"
             << indented(claude_desktop_config(sluice, dir / "sluice-desktop.yaml"), "       ");
@@ -184,7 +191,12 @@ int demo_command(Arguments& args) {
   const auto cluster_program = bundled("sluice-demo-cluster");
 
   const auto password = webui::random_hex(6);
-  DemoSetup setup{kube, dir / "kubeconfig", dir / "audit.db", listen_address, ui_address, approver,
+  DemoSetup setup{kube,
+                  dir / "kubeconfig",
+                  dir / "audit.db",
+                  listen_address,
+                  ui_address,
+                  approver,
                   webui::hash_password(password)};
   write_file(dir / "sluice.yaml", demo_config_yaml(setup));
   DemoSetup desktop = setup;
@@ -203,15 +215,19 @@ int demo_command(Arguments& args) {
   options.on_serving = [&](asio::io_context& io, const ServingAt& at) {
     print_banner(at, dir, sluice, password, agent);
     if (agent) {
-      asio::co_spawn(io, run_demo_agent(DemoAgentOptions{at.mcp_url, at.ui_url, approver, setup.audit_db.string()}, std::cout),
-                     asio::detached);
+      asio::co_spawn(
+          io,
+          run_demo_agent(DemoAgentOptions{at.mcp_url, at.ui_url, approver, setup.audit_db.string()},
+                         std::cout),
+          asio::detached);
     }
   };
   const int status = run_proxy(options);
   cluster.stop();
-  std::cout << "\nThe demo has stopped. Everything Sluice decided is in the audit log " << setup.audit_db.string()
-            << "\nVerify its hash chain:\n  " << sluice.string() << " audit verify --db " << setup.audit_db.string()
-            << "\nRead it:\n  " << sluice.string() << " audit tail --db " << setup.audit_db.string() << std::endl;
+  std::cout << "\nThe demo has stopped. Everything Sluice decided is in the audit log "
+            << setup.audit_db.string() << "\nVerify its hash chain:\n  " << sluice.string()
+            << " audit verify --db " << setup.audit_db.string() << "\nRead it:\n  " << sluice.string()
+            << " audit tail --db " << setup.audit_db.string() << std::endl;
   return status;
 }
 

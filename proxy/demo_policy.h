@@ -12,9 +12,9 @@ struct DemoSetup {
   std::filesystem::path sluice_kube;  // the upstream
   std::filesystem::path kubeconfig;   // the demo cluster's
   std::filesystem::path audit_db;
-  std::string listen_address;         // MCP over HTTP
+  std::string listen_address;  // MCP over HTTP
   std::string ui_address;
-  std::string approver;               // the web UI's one user
+  std::string approver;  // the web UI's one user
   std::string approver_password_hash;
 };
 

@@ -99,8 +99,9 @@ TEST_CASE("every key the loader lists is one it accepts in a file") {
     return {};
   };
   CHECK(error("listen: { limits: { max_sessions: 3 } }").empty());
-  CHECK_THAT(error("listen: { limits: { max_session: 3 } }"),
-             Catch::Matchers::Contains("listen.limits.max_session: unknown key; expected one of max_sessions"));
+  CHECK_THAT(
+      error("listen: { limits: { max_session: 3 } }"),
+      Catch::Matchers::Contains("listen.limits.max_session: unknown key; expected one of max_sessions"));
   CHECK_THAT(error("policy: { rules: [ { match: {}, action: allow, because: x } ] }"),
              Catch::Matchers::Contains("policy.rules[0].because: unknown key"));
 }
