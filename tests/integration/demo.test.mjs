@@ -121,12 +121,13 @@ async function pendingRequest(api, tool) {
     let buffer = '';
     for await (const chunk of events.body) {
       buffer += decoder.decode(chunk, { stream: true });
-      for (const line of buffer.split('\n')) {
+      const complete = buffer.split('\n');
+      buffer = complete.pop(); // a line still arriving
+      for (const line of complete) {
         if (!line.startsWith('data: ')) continue;
         const view = JSON.parse(line.slice(6));
         if (view.tool === tool && view.state === 'pending') return view;
       }
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
     }
     throw new Error(`the event stream ended without a pending ${tool}`);
   } finally {
