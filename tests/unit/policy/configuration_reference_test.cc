@@ -87,6 +87,19 @@ TEST_CASE("the configuration reference documents exactly the keys the loader acc
   }
 }
 
+TEST_CASE("the reference's complete example file loads") {
+  const auto reference = read_reference();
+  const auto intro = reference.find("A complete file");
+  REQUIRE(intro != std::string::npos);
+  const auto start = reference.find("```yaml\n", intro);
+  REQUIRE(start != std::string::npos);
+  const auto body = start + 8;
+  const auto end = reference.find("```", body);
+  const auto config = load_config_text(reference.substr(body, end - body), "docs/configuration.md");
+  CHECK(config.policy.rules.size() == 4);
+  CHECK(config.ui.has_value());
+}
+
 TEST_CASE("every key the loader lists is one it accepts in a file") {
   // The table drives expect_map(): a key in config_keys() that a file could not use
   // would make the reference promise something the loader refuses.
