@@ -94,6 +94,12 @@ describe('examples/', () => {
     assert.ok(upstreams.some((command) => command.startsWith('npx -y @modelcontextprotocol/server-filesystem ')));
   });
 
+  test('the server-everything tour runs through Sluice as its comment says', async () => {
+    const { stdout } = await run(process.execPath, [path.join(examples, 'third-party/server-everything-tour.mjs'), sluiceBin]);
+    assert.match(stdout, /^tools\/call echo -> Echo: hello through Sluice$/m);
+    assert.match(stdout, /trigger-long-running-operation -> done, [1-9]\d* progress notifications relayed/);
+  });
+
   describe('kubernetes/ manifests', () => {
     let cluster;
     before(async () => {
