@@ -100,6 +100,19 @@ describe('examples/', () => {
     assert.match(stdout, /trigger-long-running-operation -> done, [1-9]\d* progress notifications relayed/);
   });
 
+  test('the Dockerfile is a Debian 12 multi-stage build that copies every source folder the build adds', async () => {
+    // Not built here (no registry access): checked against the top-level CMakeLists.txt instead.
+    const dockerfile = await readFile(path.join(examples, 'kubernetes/Dockerfile'), 'utf8');
+    assert.deepEqual([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]), ['debian:12', 'debian:12-slim']);
+    const copied = new Set([...dockerfile.matchAll(/^COPY (\S+) \S+$/gm)].map((match) => match[1]));
+    const cmake = await readFile(path.join(repoRoot, 'CMakeLists.txt'), 'utf8');
+    const folders = [...cmake.matchAll(/^add_subdirectory\((\w+)\)/gm)].map((match) => match[1]);
+    assert.ok(folders.length >= 7);
+    for (const folder of ['cmake', ...folders]) assert.ok(copied.has(folder), `the Dockerfile does not copy ${folder}/`);
+    assert.match(dockerfile, /--target sluice sluice-kube/);
+    assert.match(dockerfile, /^USER 10001$/m);
+  });
+
   describe('kubernetes/ manifests', () => {
     let cluster;
     before(async () => {
