@@ -23,8 +23,9 @@ class McpClient {
  public:
   using Progress = std::function<void(const std::string&)>;
 
-  McpClient(const asio::any_io_executor& executor, const std::string& url)
-      : transport_(executor, mcp::HttpUpstreamOptions{url, {}}) {}
+  McpClient(const asio::any_io_executor& executor, const std::string& url, const std::string& token)
+      : transport_(executor, mcp::HttpUpstreamOptions{url, {{"Authorization", "Bearer " + token}}}) {}
+
   ~McpClient() { transport_.close(); }
 
   McpClient(const McpClient&) = delete;
@@ -228,7 +229,7 @@ class Script {
 asio::awaitable<void> run_demo_agent(DemoAgentOptions options, std::ostream& out) {
   Script script(options, out);
   try {
-    McpClient client(co_await asio::this_coro::executor, options.mcp_url);
+    McpClient client(co_await asio::this_coro::executor, options.mcp_url, options.token);
     co_await script.run(client);
   } catch (const std::exception& e) {
     script.fail(e.what());

@@ -12,6 +12,7 @@ namespace sluice::proxy {
 
 struct DemoAgentOptions {
   std::string mcp_url;   // Sluice's Streamable HTTP endpoint
+  std::string token;     // the bearer token that names the agent there
   std::string ui_url;    // where the held call is approved, for the printed hint
   std::string approver;  // who may approve it there
   std::string audit_db;  // where `sluice approvals` finds it

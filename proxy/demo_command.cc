@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mcp/digest.h"
 #include "policy/config_loader.h"
 #include "proxy/bundled_binary.h"
 #include "proxy/demo_agent.h"
@@ -54,6 +55,13 @@ Options:
 )";
 
 constexpr const char* approver = "demo-approver";
+constexpr const char* agent_principal = "oncall-agent";
+
+// Made up at every start, printed once.
+struct Logins {
+  std::string approver_password;
+  std::string agent_token;
+};
 constexpr std::chrono::seconds cluster_deadline{20};
 
 // sluice-demo-20261202-061500 in the current directory; -2, -3… when taken.
@@ -111,34 +119,37 @@ std::string indented(const std::string& text, const std::string& margin) {
 // The Inspector CLI, run from the directory above sluice's own (build/ of the
 // repository): inspector-cli 1.0.3 finds its package.json only when the current
 // directory's parent has one, and npx finds the repository's node_modules from there.
-std::string inspector(const fs::path& sluice, const std::string& mcp_url, const std::string& method) {
+std::string inspector(const fs::path& sluice, const ServingAt& at, const Logins& logins,
+                      const std::string& method) {
   return "(cd " + sluice.parent_path().parent_path().string() +
-         " && npx @modelcontextprotocol/inspector-cli --cli " + mcp_url + " --transport http --method " +
+         " && npx @modelcontextprotocol/inspector-cli --cli " + at.mcp_url +
+         " --transport http --header \"Authorization: Bearer " + logins.agent_token + "\" --method " +
          method + ")";
 }
 
-void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& sluice,
-                  const std::string& password, bool agent) {
+void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& sluice, const Logins& logins,
+                  bool agent) {
   std::cout << "\nSluice demo is running. Files: " << dir.string() << "\n\n"
             << "  MCP endpoint (Streamable HTTP): " << at.mcp_url << "\n"
+            << "  Bearer token (" << agent_principal << "):    " << logins.agent_token << "\n"
             << "  Approval web UI:                " << at.ui_url << "\n"
-            << "  Login:                          " << approver << " / " << password << "\n"
+            << "  Login:                          " << approver << " / " << logins.approver_password << "\n"
             << "  Audit log:                      " << (dir / "audit.db").string() << "\n\n"
             << "The policy (" << (dir / "sluice.yaml").string() << "): reads run; deletions are denied;\n"
             << "changes in staging are dry-run; changes in production wait for an approver.\n\n"
             << "Try this:\n"
             << "  1. Open the web UI above and log in.\n"
             << "  2. List the tools, then call one, through Sluice, with the MCP Inspector CLI:\n"
-            << "       " << inspector(sluice, at.mcp_url, "tools/list") << "\n"
+            << "       " << inspector(sluice, at, logins, "tools/list") << "\n"
             << "       "
-            << inspector(sluice, at.mcp_url,
+            << inspector(sluice, at, logins,
                          "tools/call --tool-name pods_list --tool-arg namespace=production")
             << "\n"
             << "  3. Ask for a change in production; it waits until you approve it in the web UI\n"
             << "     (within a minute: the Inspector gives up waiting after 60 s):\n"
             << "       "
             << inspector(
-                   sluice, at.mcp_url,
+                   sluice, at, logins,
                    "tools/call --tool-name deployments_scale --tool-arg namespace=production name=frontend "
                    "replicas=3")
             << "\n"
@@ -191,13 +202,11 @@ int demo_command(Arguments& args) {
   const auto cluster_program = bundled("sluice-demo-cluster");
 
   const auto password = webui::random_hex(6);
-  DemoSetup setup{kube,
-                  dir / "kubeconfig",
-                  dir / "audit.db",
-                  listen_address,
-                  ui_address,
-                  approver,
-                  webui::hash_password(password)};
+  // Only the digest goes into the file; the token itself is printed, for the clients.
+  const auto token = webui::random_hex(16);
+  DemoSetup setup{kube,           dir / "kubeconfig", dir / "audit.db",
+                  listen_address, agent_principal,    mcp::sha256_hex(token),
+                  ui_address,     approver,           webui::hash_password(password)};
   write_file(dir / "sluice.yaml", demo_config_yaml(setup));
   DemoSetup desktop = setup;
   desktop.audit_db = dir / "audit-desktop.db";
@@ -213,11 +222,11 @@ int demo_command(Arguments& args) {
             << std::endl;
 
   options.on_serving = [&](asio::io_context& io, const ServingAt& at) {
-    print_banner(at, dir, sluice, password, agent);
+    print_banner(at, dir, sluice, Logins{password, token}, agent);
     if (agent) {
       asio::co_spawn(
           io,
-          run_demo_agent(DemoAgentOptions{at.mcp_url, at.ui_url, approver, setup.audit_db.string()},
+          run_demo_agent(DemoAgentOptions{at.mcp_url, token, at.ui_url, approver, setup.audit_db.string()},
                          std::cout),
           asio::detached);
     }

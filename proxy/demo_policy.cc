@@ -54,7 +54,13 @@ std::string demo_config_yaml(const DemoSetup& setup) {
       << "  command: [" << quoted(setup.sluice_kube.string()) << ", --kubeconfig, "
       << quoted(setup.kubeconfig.string()) << "]\n";
   // Without it, stdio: for a client that starts Sluice itself (Claude Desktop).
-  if (!setup.listen_address.empty()) out << "listen:\n  address: " << quoted(setup.listen_address) << "\n";
+  if (!setup.listen_address.empty()) {
+    out << "listen:\n"
+        << "  address: " << quoted(setup.listen_address) << "\n"
+        << "  tokens:                        # who calls: the audit log and the web UI name them\n"
+        << "    - principal: " << quoted(setup.agent) << "\n"
+        << "      sha256: " << quoted(setup.agent_token_sha256) << "\n";
+  }
   out << "ui:\n"
       << "  address: " << quoted(setup.ui_address) << "\n"
       << "  users:\n"

@@ -13,6 +13,8 @@ struct DemoSetup {
   std::filesystem::path kubeconfig;   // the demo cluster's
   std::filesystem::path audit_db;
   std::string listen_address;  // MCP over HTTP
+  std::string agent;           // the principal of the one bearer token the listener takes
+  std::string agent_token_sha256;
   std::string ui_address;
   std::string approver;  // the web UI's one user
   std::string approver_password_hash;

@@ -76,11 +76,12 @@ function startDemo(args, { cwd }) {
 // What the banner says: where things are and the login.
 async function banner(demo) {
   const [, mcpUrl] = await demo.waitFor(/MCP endpoint \(Streamable HTTP\): (\S+)/);
+  const [, token] = await demo.waitFor(/Bearer token \(oncall-agent\): +([0-9a-f]{32})\n/);
   const [, uiUrl] = await demo.waitFor(/Approval web UI: +(\S+)/);
   const [, user, password] = await demo.waitFor(/Login: +(\S+) \/ (\S+)/);
   const [, auditDb] = await demo.waitFor(/Audit log: +(\S+)/);
   const [, clusterUrl] = await demo.waitFor(/demo cluster serving (https:\/\/\S+)/);
-  return { mcpUrl, ui: new URL(uiUrl), user, password, auditDb, clusterUrl: new URL(clusterUrl) };
+  return { mcpUrl, token, ui: new URL(uiUrl), user, password, auditDb, clusterUrl: new URL(clusterUrl) };
 }
 
 // A logged-in client of the web UI's JSON API, with the cookie, CSRF token and exact
@@ -186,6 +187,7 @@ describe('sluice demo', () => {
       const api = await logIn(at.ui, at.user, at.password);
       const held = await pendingRequest(api, 'deployments_rollout_restart');
       assert.equal(held.rule, 'production-changes');
+      assert.equal(held.principal, 'oncall-agent', 'the agent is named by its bearer token');
       assert.deepEqual(held.arguments, { namespace: 'production', name: 'checkout' });
       assert.doesNotMatch(demo.output(), /step 5[\s\S]*approved, ran/, 'the restart ran before anyone approved it');
       const vote = await api.post(`/api/approvals/${held.id}/approve`, { comment: 'restart it' });
@@ -200,6 +202,12 @@ describe('sluice demo', () => {
       const listed = await run('bash', ['-c', inspector], { cwd: os.tmpdir() });
       const names = JSON.parse(listed.stdout).tools.map((tool) => tool.name);
       assert.ok(names.includes('deployments_rollout_restart') && !names.includes('pods_delete'), names.join(', '));
+      const anonymous = await fetch(at.mcpUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+      assert.equal(anonymous.status, 401, 'the MCP endpoint answered a client without the token');
 
       assert.equal(await demo.stop('SIGINT'), 0);
       const [verify] = await demo.waitFor(/\S+ audit verify --db \S+/);
@@ -208,6 +216,8 @@ describe('sluice demo', () => {
       assert.match(verified.stdout, /ok|verified/i);
       assert.ok(await refusesConnections(at.clusterUrl), 'the demo cluster still serves after Ctrl-C');
       assert.ok(await refusesConnections(new URL(at.mcpUrl)));
+      assert.ok(!(await readFile(at.auditDb.replace(/audit\.db$/, 'sluice.yaml'), 'utf8')).includes(at.token),
+        'the bearer token itself is in the configuration file');
 
       const events = await exportLog(at.auditDb);
       assert.ok(events.some((event) => event.kind === 'approval' && event.detail === 'approved by demo-approver'),
