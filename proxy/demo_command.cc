@@ -33,7 +33,8 @@ Runs the whole product on this machine, with nothing to configure:
   - Sluice in front of sluice-kube (the bundled Kubernetes MCP server), serving
     MCP over Streamable HTTP, with the demo policy: reads run, deletions are
     denied, changes in `staging` are dry-run, changes in `production` wait for
-    an approver;
+    an approver; clients present a bearer token (made up now and printed) that
+    names them `oncall-agent`;
   - the approval web UI, with one approver whose password is made up now and
     printed;
   - the audit log, an SQLite file in DIR.
