@@ -89,6 +89,9 @@ std::string_view to_string(AnnotationTrust trust);
 struct NamespacePolicy {
   std::vector<Glob> allow;  // empty: every namespace
   std::vector<ArgumentPath> arguments;
+  // Arguments that, when true, make a call act on every namespace (kubectl's
+  // --all-namespaces): such a call names every namespace, not the default one.
+  std::vector<std::string> all_namespaces_flags = {"allNamespaces"};
 };
 
 struct PolicyConfig {

@@ -38,7 +38,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
       {"listen.tokens[]", {"principal", "sha256"}},
       {"listen.limits", {"max_sessions", "session_idle", "max_body_bytes"}},
       {"policy", {"mode", "default", "namespaces", "annotations", "tools", "rules"}},
-      {"policy.namespaces", {"allow", "arguments"}},
+      {"policy.namespaces", {"allow", "arguments", "all_namespaces"}},
       {"policy.rules[]", {"name", "match", "action", "reason", "approval"}},
       {"policy.rules[].match", {"tool", "class", "method", "upstream", "principal", "args"}},
       {"policy.rules[].match.args.ARG", {"equals", "glob", "regex", "in", "exists"}},
@@ -320,6 +320,9 @@ void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& pol
         const auto here = list.IsSequence() ? Reader::index("policy.namespaces.arguments", i) : "policy.namespaces.arguments";
         policy.namespaces.arguments.push_back(argument_path(reader, entry, here, texts[i]));
       }
+    }
+    if (namespaces["all_namespaces"]) {
+      policy.namespaces.all_namespaces_flags = reader.strings(namespaces["all_namespaces"], "policy.namespaces.all_namespaces");
     }
   }
   if (node["annotations"]) {
@@ -650,6 +653,9 @@ std::string to_yaml(const Config& config) {
   std::vector<std::string> arguments;
   for (const auto& path : policy.namespaces.arguments) arguments.push_back(literal(path.text()));
   out << YAML::Key << "arguments" << YAML::Value << YAML::Flow << arguments;
+  std::vector<std::string> all_namespaces;
+  for (const auto& flag : policy.namespaces.all_namespaces_flags) all_namespaces.push_back(literal(flag));
+  out << YAML::Key << "all_namespaces" << YAML::Value << YAML::Flow << all_namespaces;
   out << YAML::EndMap;
   out << YAML::Key << "annotations" << YAML::Value << std::string(to_string(policy.annotations));
   out << YAML::Key << "tools" << YAML::Value << YAML::BeginMap;

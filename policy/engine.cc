@@ -88,8 +88,8 @@ Explanation PolicyEngine::evaluate(const ToolCall& call, const Classification& c
   if (!policy_.namespaces.allow.empty()) {
     for (const auto& ns : out.namespaces) {
       if (!any_glob(policy_.namespaces.allow, ns)) {
-        decide(Action::deny, "namespaces",
-               "namespace " + json_quoted(ns) + " is not in the allowlist (" + patterns(policy_.namespaces.allow) + ")");
+        const auto named = ns == every_namespace ? std::string("every namespace") : "namespace " + json_quoted(ns);
+        decide(Action::deny, "namespaces", named + " is not in the allowlist (" + patterns(policy_.namespaces.allow) + ")");
         decision.kubernetes_namespace = ns;
         decided = true;
         break;

@@ -68,6 +68,11 @@ void from_manifest_text(const std::string& text, std::vector<std::string>& found
 std::vector<std::string> namespaces_named(const nlohmann::json& arguments, const NamespacePolicy& policy) {
   std::vector<std::string> found;
   if (!arguments.is_object()) return found;
+  for (const auto& flag : policy.all_namespaces_flags) {
+    // Only a literal true spans namespaces, as the server reads it; anything else that is
+    // not false is refused by the server's schema check, so it cannot widen the call.
+    if (const auto it = arguments.find(flag); it != arguments.end() && *it == true) add(found, every_namespace);
+  }
   for (const auto& path : policy.arguments) {
     if (const auto* ns = path.find(arguments); ns != nullptr && !ns->is_null()) add_value(found, *ns);
   }

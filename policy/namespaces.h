@@ -11,6 +11,10 @@
 
 namespace sluice::policy {
 
+// What a call that acts on every namespace names: only an allowlist pattern that
+// admits any name ("*") admits it.
+inline constexpr const char* every_namespace = "*";
+
 // Every namespace named, in the order found, without duplicates.
 std::vector<std::string> namespaces_named(const nlohmann::json& arguments, const NamespacePolicy& policy);
 

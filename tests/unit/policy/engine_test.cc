@@ -142,6 +142,31 @@ TEST_CASE("the namespace allowlist denies a call before any rule is consulted") 
   }
 }
 
+TEST_CASE("a call across all namespaces names every namespace, not the default one") {
+  const json everywhere = {{"allNamespaces", true}};
+  SECTION("an allowlist that admits default does not admit it") {
+    const auto engine = engine_from("policy:\n  namespaces: { allow: [default] }\n  default: allow\n");
+    const auto decision = decide(engine, "pods_list", ToolClass::read, everywhere, true);
+    CHECK(decision.action == Action::deny);
+    CHECK(decision.rule == "namespaces");
+    CHECK(decision.reason == "every namespace is not in the allowlist (default)");
+  }
+  SECTION("an allowlist that admits any name does") {
+    const auto engine = engine_from("policy:\n  namespaces: { allow: [\"*\"] }\n  default: allow\n");
+    CHECK(decide(engine, "pods_list", ToolClass::read, everywhere, true).action == Action::allow);
+  }
+  SECTION("false is the flag's absence") {
+    const auto engine = engine_from("policy:\n  namespaces: { allow: [default] }\n  default: allow\n");
+    CHECK(decide(engine, "pods_list", ToolClass::read, {{"allNamespaces", false}}, true).action == Action::allow);
+  }
+  SECTION("the operator names the flags") {
+    const auto engine =
+        engine_from("policy:\n  namespaces: { allow: [default], all_namespaces: [all] }\n  default: allow\n");
+    CHECK(decide(engine, "pods_list", ToolClass::read, {{"all", true}}, true).action == Action::deny);
+    CHECK(decide(engine, "pods_list", ToolClass::read, everywhere, true).action == Action::allow);
+  }
+}
+
 TEST_CASE("a tool that takes a namespace but is given none acts on the namespace default") {
   const json no_namespace = {{"name", "web"}};
   SECTION("allowed when default is in the allowlist") {
