@@ -3,10 +3,7 @@
 // streamableHttp mode, compared with the same client on server-everything over stdio.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -19,45 +16,17 @@ import {
   cancelledCallScenario,
   connectClient,
   everythingServer,
-  repoRoot,
+  freePort,
   sameOnBoth,
   serverIdentity,
   settledProgress,
   sluiceBin,
+  startEverythingHttp,
   startSluiceHttp,
 } from '../support/harness.mjs';
 
 // The configuration's header value comes from here, through ${VAR} expansion.
 process.env.SLUICE_TEST_VALUE = 'expanded';
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-// server-everything's streamableHttp mode on a free port; resolves once it listens.
-async function startEverythingHttp() {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'],
-    { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk.toString();
-      if (/listening on port/.test(stderr)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`server-everything exited with ${code}:\n${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/mcp`, child };
-}
 
 function upstreamConfig(url) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-upstream-')), 'sluice.yaml');
