@@ -2,18 +2,22 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <deque>
+#include <limits>
 #include <stdexcept>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include "mcp/async_event.h"
+#include "mcp/http_stream.h"
 #include "mcp/message.h"
 #include "mcp/sse.h"
+#include "mcp/tls.h"
 
 namespace sluice::mcp {
 namespace beast = boost::beast;
@@ -29,6 +33,7 @@ struct HttpClientTransport::State {
   std::string host;
   std::string port;
   std::string target;
+  std::optional<asio::ssl::context> tls;  // for https
   std::string session_id;
   std::string protocol_version;
   std::string initialize_id;  // id_key of the initialize request in flight
@@ -74,18 +79,19 @@ struct Url {
   std::string host;
   std::string port;
   std::string target;
+  bool tls = false;
 };
 
 Url parse_url(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.starts_with("https://")) {
-    throw std::invalid_argument("upstream.url \"" + url + "\": https is not supported by this version of sluice");
+  Url out;
+  out.tls = url.starts_with("https://");
+  const std::string_view scheme = out.tls ? "https://" : "http://";
+  if (!url.starts_with(scheme)) {
+    throw std::invalid_argument("upstream.url \"" + url + "\": expected http://HOST[:PORT]/PATH or https://…");
   }
-  if (!url.starts_with(scheme)) throw std::invalid_argument("upstream.url \"" + url + "\": expected http://HOST[:PORT]/PATH");
   const auto rest = std::string_view(url).substr(scheme.size());
   const auto slash = rest.find('/');
   const auto authority = rest.substr(0, slash);
-  Url out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   const auto colon = authority.rfind(':');
   const bool bracketed = authority.starts_with('[');
@@ -94,7 +100,7 @@ Url parse_url(const std::string& url) {
     out.port = authority.substr(colon + 1);
   } else {
     out.host = authority;
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   }
   if (out.host.starts_with('[') && out.host.ends_with(']')) out.host = out.host.substr(1, out.host.size() - 2);
   if (out.host.empty()) throw std::invalid_argument("upstream.url \"" + url + "\": no host");
@@ -123,8 +129,8 @@ http::request<http::string_body> make_request(const State& state, http::verb ver
 // One request on its own connection: connects, writes, and reads the answer, which
 // may be a long SSE stream.
 struct Exchange {
-  explicit Exchange(const asio::any_io_executor& executor) : stream(executor) {}
-  beast::tcp_stream stream;
+  explicit Exchange(State& state) : stream(state.executor, state.tls ? &*state.tls : nullptr) {}
+  HttpStream stream;
   beast::flat_buffer buffer;
 };
 
@@ -139,10 +145,16 @@ asio::awaitable<bool> connect_and_write(const std::shared_ptr<State>& state, Exc
     co_return false;
   }
   exchange.stream.expires_after(state->options.connect_timeout);
-  co_await exchange.stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  co_await exchange.stream.tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     state->end("cannot connect: " + ec.message());
     co_return false;
+  }
+  if (auto* tls = exchange.stream.tls()) {
+    if (const auto failure = co_await tls_client_handshake(*tls, state->host); !failure.empty()) {
+      state->end("TLS handshake with " + state->host + ":" + state->port + " failed: " + failure);
+      co_return false;
+    }
   }
   co_await http::async_write(exchange.stream, request, asio::redirect_error(asio::use_awaitable, ec));
   exchange.stream.expires_never();
@@ -196,13 +208,20 @@ asio::awaitable<void> read_body(const std::shared_ptr<State>& state, Exchange& e
   }
 }
 
+// A response parser whose body may be as long as the stream: messages are limited one by
+// one as they are delivered. Not body_limit(boost::none): Boost 1.74 compares a
+// Content-Length against the empty optional and refuses every such body.
+void unlimited_body(http::response_parser<http::buffer_body>& parser) {
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+}
+
 asio::awaitable<void> open_get_stream(std::shared_ptr<State> state) {
-  auto exchange = std::make_shared<Exchange>(state->executor);
+  auto exchange = std::make_shared<Exchange>(*state);
   auto request = make_request(*state, http::verb::get, {});
   const bool written = co_await connect_and_write(state, *exchange, request);
   if (!written) co_return;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  unlimited_body(parser);
   boost::system::error_code ec;
   co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec || parser.get().result_int() != 200) {
@@ -218,7 +237,7 @@ asio::awaitable<void> open_get_stream(std::shared_ptr<State> state) {
 asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<Exchange> exchange, json request_id,
                                   bool opens_get_stream) {
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  unlimited_body(parser);
   boost::system::error_code ec;
   co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
@@ -268,7 +287,7 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     } else if (body.is_object() && body.contains("method")) {
       initialized = body["method"] == "notifications/initialized";
     }
-    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto exchange = std::make_shared<Exchange>(*state);
     auto request = make_request(*state, http::verb::post, std::move(message));
     // Requests are written in the order they were sent; their answers are read side by side.
     const bool written = co_await connect_and_write(state, *exchange, request);
@@ -276,7 +295,7 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     asio::co_spawn(state->executor, read_answer(state, exchange, request_id, initialized), asio::detached);
   }
   if (state->send_closed && !state->session_id.empty() && !state->ended) {
-    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto exchange = std::make_shared<Exchange>(*state);
     auto request = make_request(*state, http::verb::delete_, {});
     const bool written = co_await connect_and_write(state, *exchange, request);
     if (written) spdlog::debug("upstream {}: ended session {}", state->options.url, state->session_id);
@@ -292,6 +311,7 @@ HttpClientTransport::HttpClientTransport(const asio::any_io_executor& executor, 
   state_->host = std::move(url.host);
   state_->port = std::move(url.port);
   state_->target = std::move(url.target);
+  if (url.tls) state_->tls.emplace(tls_client_context(state_->options.ca_file));
   asio::co_spawn(executor, send_loop(state_), asio::detached);
 }
 

@@ -167,7 +167,7 @@ export async function startSluiceHttp(server, sluiceArgs = []) {
   const url = await new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
       stderr += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(stderr);
+      const found = /listening on (https?:\/\/\S+)/.exec(stderr);
       if (found) resolve(new URL(found[1]));
     });
     child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before listening; stderr:\n${stderr}`)));
