@@ -1,8 +1,9 @@
 // sluice-bench-http: what a Streamable HTTP front costs in front of a stdio MCP server.
 // One driver sends the same tools/call (sluice-bench-server's `lookup`) to the server
-// directly over stdio (the baseline), and over Streamable HTTP through `sluice run
-// --listen`, supergateway (stdio→streamableHttp, stateful) and mcp-proxy (stream), in
-// one run: one session's sequential round trips in interleaved rounds (p50/p99), then
+// directly, over stdio and over its own minimal HTTP mode (the baselines: the second is
+// what the driver's HTTP costs with nothing in between), and over Streamable HTTP
+// through `sluice run --listen`, supergateway (stdio→streamableHttp, stateful) and
+// mcp-proxy (stream), all to the stdio server, in one run: one session's sequential round trips in interleaved rounds (p50/p99), then
 // many sessions calling at once, then RSS with many sessions open. Every response is
 // checked; a wrong or missing one fails the run. Usage: bench/run-http (see README.md).
 import { spawn } from 'node:child_process';
@@ -229,6 +230,10 @@ const targets = [
       for (const child of this.children ?? []) child.stdin.end();
     },
   },
+  httpTarget('direct (HTTP)', async () => {
+    const port = await freePort();
+    return startListening(options.server, ['--listen', String(port)], `http://127.0.0.1:${port}/mcp`);
+  }),
   httpTarget('sluice --listen', async () => {
     const port = await freePort();
     return startListening(options.sluice, ['--log-level', 'warn', 'run', '--config', sluiceConfig,
@@ -246,6 +251,8 @@ const targets = [
       '--host', '127.0.0.1', '--port', String(port), '--', options.server], `http://127.0.0.1:${port}/mcp`);
   }),
 ];
+
+const [, directHttp, ...fronts] = targets;
 
 let nextId = 1;
 async function timedCalls(session, calls, latencies) {
@@ -298,7 +305,7 @@ async function main() {
 
   // RSS with many sessions open (each has made one call), for the HTTP fronts.
   const memory = new Map();
-  for (const target of targets.slice(1)) {
+  for (const target of fronts) {
     await target.stop();
     await target.start();
     const before = rssKiB(target.child.pid);
@@ -312,16 +319,14 @@ async function main() {
     memory.set(target, { before, after: rssKiB(target.child.pid), children: children.length });
   }
 
-  const direct = targets[0];
   const stats = (latencies) => {
     const sorted = [...latencies].sort((a, b) => a - b);
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   };
-  const base = stats(sequential.get(direct).latencies);
-  const baseConcurrent = stats(concurrent.get(direct).latencies);
+  const base = stats(sequential.get(directHttp).latencies);
   console.log(`\n${count('calls')} sequential tools/call per target (${count('warmup')} warm-up) in ${count('rounds')} interleaved rounds; ` +
     `${count('sessions')} sessions × ${count('session-calls')} calls at once, twice; RSS with ${count('rss-sessions')} sessions open\n`);
-  console.log('| target | p50 | p99 | added p50 (vs direct) | calls/s, 1 session | concurrent p50 | concurrent p99 | concurrent calls/s | RSS idle → with sessions open | children |');
+  console.log('| target | p50 | p99 | added p50 (vs direct HTTP) | calls/s, 1 session | concurrent p50 | concurrent p99 | concurrent calls/s | RSS idle → with sessions open | processes under it |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   const added = new Map();
   for (const target of targets) {
@@ -331,21 +336,23 @@ async function main() {
     const con = concurrent.get(target);
     const mem = memory.get(target);
     added.set(target, s.p50 - base.p50);
-    console.log(`| ${target.name} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${target === direct ? '—' : `+${fmt(s.p50 - base.p50)}`} | ` +
+    const delta = s.p50 - base.p50;
+    console.log(`| ${target.name} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fronts.includes(target) ? `${delta < 0 ? '−' : '+'}${fmt(Math.abs(delta))}` : '—'} | ` +
       `${Math.round((seq.latencies.length / seq.spentUs) * 1e6)} | ${fmt(c.p50)} | ${fmt(c.p99)} | ` +
       `${Math.round((con.calls / con.spentUs) * 1e6)} | ` +
       `${mem ? `${(mem.before / 1024).toFixed(1)} → ${(mem.after / 1024).toFixed(1)} MiB` : '—'} | ${mem ? mem.children : '—'} |`);
   }
-  const sluice = added.get(targets[1]);
-  for (const bridge of targets.slice(2)) {
+  const [sluiceFront, ...bridges] = fronts;
+  const sluice = added.get(sluiceFront);
+  for (const bridge of bridges) {
     const ratio = sluice / added.get(bridge);
     console.log(`\nSluice adds ${fmt(sluice)} at p50, ${bridge.name} ${fmt(added.get(bridge))}: ${(ratio * 100).toFixed(1)}% ` +
       `(goal: under 10%): ${ratio < 0.1 ? 'met' : 'NOT met'}`);
   }
-  const sluiceMemory = memory.get(targets[1]);
+  const sluiceMemory = memory.get(sluiceFront);
   console.log(`Sluice's RSS with ${count('rss-sessions')} sessions open: ${(sluiceMemory.after / 1024).toFixed(1)} MiB ` +
     `(goal: under 500 MB): ${sluiceMemory.after * 1024 < 500e6 ? 'met' : 'NOT met'}`);
-  console.log(`(direct concurrent baseline: ${count('sessions')} server processes over stdio, p50 ${fmt(baseConcurrent.p50)})`);
+  console.log(`load average after the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   for (const target of targets) await target.stop();
   process.exit(0);
 }
