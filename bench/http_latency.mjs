@@ -357,6 +357,14 @@ async function main() {
   process.exit(0);
 }
 
+// Whatever way the run ends, nothing it started outlives it.
+process.on('exit', () => {
+  for (const target of targets) {
+    target.child?.kill('SIGTERM');
+    for (const child of target.children ?? []) child.kill('SIGTERM');
+  }
+});
+
 main().catch((error) => {
   console.error(`sluice-bench-http: ${error.stack ?? error}`);
   process.exit(1);
