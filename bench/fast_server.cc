@@ -1,13 +1,22 @@
 // sluice-bench-server: the upstream of the benchmarks. A minimal MCP server on stdio with
 // one read-only tool, `lookup`, answered from memory, so that a benchmark measures the
 // transport and whatever sits in it (Sluice), not the tool. Exits at the end of stdin.
+// `--listen PORT` serves the same answers over Streamable HTTP on 127.0.0.1 instead (one
+// blocking thread per connection, JSON answers, no SSE), the direct baseline of the HTTP
+// benchmark: what the driver's own HTTP costs, with nothing in between.
 #include <exception>
 #include <iostream>
+#include <thread>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "mcp/asio.h"
 #include "mcp/message.h"
 
 namespace sluice::bench {
@@ -92,12 +101,54 @@ void serve(std::istream& in, std::ostream& out) {
   }
 }
 
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+
+// One connection's requests, one after another: a request gets its answer as JSON, a
+// notification or response 202. Every session shares the one server state (there is none).
+void serve_connection(tcp::socket socket) {
+  const mcp::ParseLimits limits;
+  boost::beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  while (true) {
+    http::request<http::string_body> request;
+    http::read(socket, buffer, request, ec);
+    if (ec) return;
+    http::response<http::string_body> response(http::status::accepted, request.version());
+    response.keep_alive(request.keep_alive());
+    response.set("Mcp-Session-Id", "bench");
+    if (auto answered = answer(mcp::parse_frame(std::move(request.body()), limits))) {
+      response.result(http::status::ok);
+      response.set(http::field::content_type, "application/json");
+      response.body() = answered->wire();
+    }
+    response.prepare_payload();
+    http::write(socket, response, ec);
+    if (ec || !response.keep_alive()) return;
+  }
+}
+
+void serve_http(unsigned short port) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  std::cerr << "listening on http://127.0.0.1:" << acceptor.local_endpoint().port() << "/mcp" << std::endl;
+  while (true) {
+    tcp::socket socket(io);
+    acceptor.accept(socket);
+    socket.set_option(tcp::no_delay(true));
+    std::thread(serve_connection, std::move(socket)).detach();
+  }
+}
+
 }  // namespace
 }  // namespace sluice::bench
 
-int main() {
+int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   try {
+    if (argc == 3 && std::string_view(argv[1]) == "--listen") {
+      sluice::bench::serve_http(static_cast<unsigned short>(std::stoi(argv[2])));
+    }
     sluice::bench::serve(std::cin, std::cout);
     return 0;
   } catch (const std::exception& e) {

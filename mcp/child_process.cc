@@ -1,6 +1,7 @@
 #include "mcp/child_process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -37,6 +38,10 @@ struct Pipe {
   ::dup2(in.read, STDIN_FILENO);
   ::dup2(out.write, STDOUT_FILENO);
   ::dup2(err.write, STDERR_FILENO);
+  // Nothing else Sluice holds may reach the server: the listening socket, other
+  // sessions' connections and pipes, the audit database. Marked close-on-exec rather
+  // than closed, so that `status` still reports a failed exec.
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   // Sluice ignores SIGPIPE; exec keeps ignored signals ignored, the server should not.
   ::signal(SIGPIPE, SIG_DFL);
   sigset_t none;

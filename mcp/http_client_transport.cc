@@ -1,19 +1,25 @@
 #include "mcp/http_client_transport.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <deque>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include "mcp/async_event.h"
+#include "mcp/http_stream.h"
 #include "mcp/message.h"
 #include "mcp/sse.h"
+#include "mcp/tls.h"
 
 namespace sluice::mcp {
 namespace beast = boost::beast;
@@ -29,6 +35,7 @@ struct HttpClientTransport::State {
   std::string host;
   std::string port;
   std::string target;
+  std::optional<asio::ssl::context> tls;  // for https
   std::string session_id;
   std::string protocol_version;
   std::string initialize_id;  // id_key of the initialize request in flight
@@ -74,18 +81,19 @@ struct Url {
   std::string host;
   std::string port;
   std::string target;
+  bool tls = false;
 };
 
 Url parse_url(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.starts_with("https://")) {
-    throw std::invalid_argument("upstream.url \"" + url + "\": https is not supported by this version of sluice");
+  Url out;
+  out.tls = url.starts_with("https://");
+  const std::string_view scheme = out.tls ? "https://" : "http://";
+  if (!url.starts_with(scheme)) {
+    throw std::invalid_argument("upstream.url \"" + url + "\": expected http://HOST[:PORT]/PATH or https://…");
   }
-  if (!url.starts_with(scheme)) throw std::invalid_argument("upstream.url \"" + url + "\": expected http://HOST[:PORT]/PATH");
   const auto rest = std::string_view(url).substr(scheme.size());
   const auto slash = rest.find('/');
   const auto authority = rest.substr(0, slash);
-  Url out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   const auto colon = authority.rfind(':');
   const bool bracketed = authority.starts_with('[');
@@ -94,7 +102,7 @@ Url parse_url(const std::string& url) {
     out.port = authority.substr(colon + 1);
   } else {
     out.host = authority;
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   }
   if (out.host.starts_with('[') && out.host.ends_with(']')) out.host = out.host.substr(1, out.host.size() - 2);
   if (out.host.empty()) throw std::invalid_argument("upstream.url \"" + url + "\": no host");
@@ -123,35 +131,40 @@ http::request<http::string_body> make_request(const State& state, http::verb ver
 // One request on its own connection: connects, writes, and reads the answer, which
 // may be a long SSE stream.
 struct Exchange {
-  explicit Exchange(const asio::any_io_executor& executor) : stream(executor) {}
-  beast::tcp_stream stream;
+  explicit Exchange(State& state) : stream(state.executor, state.tls ? &*state.tls : nullptr) {}
+  HttpStream stream;
   beast::flat_buffer buffer;
 };
 
-asio::awaitable<bool> connect_and_write(const std::shared_ptr<State>& state, Exchange& exchange,
-                                        http::request<http::string_body>& request) {
+// Connects (TLS included) and writes the request; returns why it failed, or "".
+asio::awaitable<std::string> connect_and_write(const std::shared_ptr<State>& state, Exchange& exchange,
+                                               http::request<http::string_body>& request) {
   tcp::resolver resolver(state->executor);
   boost::system::error_code ec;
   const auto endpoints =
       co_await resolver.async_resolve(state->host, state->port, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    state->end("cannot resolve " + state->host + ": " + ec.message());
-    co_return false;
-  }
+  if (ec) co_return "cannot resolve " + state->host + ": " + ec.message();
   exchange.stream.expires_after(state->options.connect_timeout);
-  co_await exchange.stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    state->end("cannot connect: " + ec.message());
-    co_return false;
+  co_await exchange.stream.tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return "cannot connect: " + ec.message();
+  if (auto* tls = exchange.stream.tls()) {
+    if (const auto failure = co_await tls_client_handshake(*tls, state->host); !failure.empty()) {
+      co_return "TLS handshake with " + state->host + ":" + state->port + " failed: " + failure;
+    }
   }
   co_await http::async_write(exchange.stream, request, asio::redirect_error(asio::use_awaitable, ec));
   exchange.stream.expires_never();
-  if (ec) {
-    state->end("cannot send a request: " + ec.message());
-    co_return false;
-  }
-  co_return true;
+  if (ec) co_return "cannot send a request: " + ec.message();
+  co_return std::string();
 }
+
+// Where an SSE stream got to, so that a broken one can be picked up again.
+struct StreamPosition {
+  std::string last_event_id;
+  std::optional<std::uint64_t> retry_ms;  // the server's `retry:`
+  bool complete = false;                  // the server ended the stream itself
+  std::string awaiting;                   // id_key of the request it answers, until answered
+};
 
 void note_initialize_result(State& state, const std::string& text) {
   if (state.initialize_id.empty() || state.protocol_version.size() > 0) return;
@@ -166,7 +179,8 @@ void note_initialize_result(State& state, const std::string& text) {
 // Reads a body as it arrives: each SSE event is delivered at once; any other body is
 // collected in `json_body`, up to the message limit.
 asio::awaitable<void> read_body(const std::shared_ptr<State>& state, Exchange& exchange,
-                                http::response_parser<http::buffer_body>& parser, std::string& json_body) {
+                                http::response_parser<http::buffer_body>& parser, std::string& json_body,
+                                StreamPosition& position) {
   const bool sse = header_value(parser.get().base(), "Content-Type").starts_with("text/event-stream");
   SseDecoder events(state->options.max_message_bytes);
   std::array<char, 16 * 1024> chunk{};
@@ -187,38 +201,91 @@ asio::awaitable<void> read_body(const std::shared_ptr<State>& state, Exchange& e
                    state->options.max_message_bytes);
       co_return;
     }
+    if (events.retry_ms()) position.retry_ms = events.retry_ms();
     SseDecoder::Event event;
     while (events.next(event)) {
+      if (!event.id.empty()) position.last_event_id = event.id;
       if (event.data.empty()) continue;
+      if (!position.awaiting.empty()) {
+        const auto body = json::parse(event.data, nullptr, false);
+        if (body.is_object() && !body.contains("method") && body.contains("id") && id_key(body["id"]) == position.awaiting) {
+          position.awaiting.clear();
+        }
+      }
       note_initialize_result(*state, event.data);
       state->deliver(std::move(event.data));
     }
   }
+  position.complete = parser.is_done();
+}
+
+// A response parser whose body may be as long as the stream: messages are limited one by
+// one as they are delivered. Not body_limit(boost::none): Boost 1.74 compares a
+// Content-Length against the empty optional and refuses every such body.
+void unlimited_body(http::response_parser<http::buffer_body>& parser) {
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+}
+
+// Opens a GET stream (with Last-Event-ID to resume one) and reads it to its end or
+// until it breaks. Returns why there is no stream, or "".
+asio::awaitable<std::string> read_get_stream(const std::shared_ptr<State>& state, StreamPosition& position) {
+  auto exchange = std::make_shared<Exchange>(*state);
+  auto request = make_request(*state, http::verb::get, {});
+  if (!position.last_event_id.empty()) request.set("Last-Event-ID", position.last_event_id);
+  if (auto failure = co_await connect_and_write(state, *exchange, request); !failure.empty()) co_return failure;
+  http::response_parser<http::buffer_body> parser;
+  unlimited_body(parser);
+  boost::system::error_code ec;
+  co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return "the connection broke before an answer: " + ec.message();
+  if (parser.get().result_int() != 200) co_return "HTTP " + std::to_string(parser.get().result_int());
+  std::string ignored;
+  co_await read_body(state, *exchange, parser, ignored, position);
+  co_return std::string();
+}
+
+// MCP: a client resumes a broken stream with a GET carrying the last event id it saw,
+// after the delay the server set with `retry:`. Up to this many attempts in a row that
+// bring no new event; then the stream is given up.
+constexpr int max_resume_attempts = 3;
+constexpr std::uint64_t default_retry_ms = 1000;
+constexpr std::uint64_t max_retry_ms = 30'000;
+
+// Picks up a broken stream where it broke; returns whether it then ended normally.
+asio::awaitable<bool> resume_stream(std::shared_ptr<State> state, StreamPosition& position) {
+  for (int attempt = 1; attempt <= max_resume_attempts; ++attempt) {
+    if (state->ended || position.complete || position.last_event_id.empty()) break;
+    asio::steady_timer delay(state->executor,
+                             std::chrono::milliseconds(std::min(position.retry_ms.value_or(default_retry_ms), max_retry_ms)));
+    boost::system::error_code ec;
+    co_await delay.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (state->ended) break;
+    const auto resumed_from = position.last_event_id;
+    spdlog::info("upstream {}: an event stream broke; resuming after event {} (attempt {} of {})", state->options.url,
+                 resumed_from, attempt, max_resume_attempts);
+    if (const auto failure = co_await read_get_stream(state, position); !failure.empty()) {
+      spdlog::warn("upstream {}: resuming after event {} failed: {}", state->options.url, resumed_from, failure);
+    }
+    if (position.last_event_id != resumed_from) attempt = 0;  // it got further: a new break, a fresh count
+  }
+  co_return position.complete;
 }
 
 asio::awaitable<void> open_get_stream(std::shared_ptr<State> state) {
-  auto exchange = std::make_shared<Exchange>(state->executor);
-  auto request = make_request(*state, http::verb::get, {});
-  const bool written = co_await connect_and_write(state, *exchange, request);
-  if (!written) co_return;
-  http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
-  boost::system::error_code ec;
-  co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec || parser.get().result_int() != 200) {
+  StreamPosition position;
+  if (const auto failure = co_await read_get_stream(state, position); !failure.empty()) {
     // 405: the server offers no GET stream, which MCP allows.
-    spdlog::debug("upstream {}: no GET stream (HTTP {})", state->options.url, ec ? 0 : parser.get().result_int());
+    spdlog::debug("upstream {}: no GET stream ({})", state->options.url, failure);
     co_return;
   }
-  std::string ignored;
-  co_await read_body(state, *exchange, parser, ignored);
+  co_await resume_stream(state, position);
 }
 
 // Reads one answer: nothing (202), one JSON message, or an SSE stream of them.
 asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<Exchange> exchange, json request_id,
                                   bool opens_get_stream) {
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  unlimited_body(parser);
   boost::system::error_code ec;
   co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
@@ -235,7 +302,17 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
     co_return;
   }
   std::string json_body;
-  co_await read_body(state, *exchange, parser, json_body);
+  StreamPosition position;
+  if (!request_id.is_null()) position.awaiting = id_key(request_id);
+  co_await read_body(state, *exchange, parser, json_body, position);
+  if (!position.complete && !state->ended && status == 200 && json_body.empty()) {
+    co_await resume_stream(state, position);
+    if (!position.awaiting.empty() && !state->ended) {
+      state->deliver(Message::error(request_id, Error::upstream_exited,
+                                    "the upstream's event stream for this request broke and could not be resumed")
+                         .wire());
+    }
+  }
   if (status >= 400) {
     spdlog::warn("upstream {}: HTTP {} {}", state->options.url, status, json_body.substr(0, 200));
     if (!request_id.is_null()) {
@@ -268,18 +345,21 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     } else if (body.is_object() && body.contains("method")) {
       initialized = body["method"] == "notifications/initialized";
     }
-    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto exchange = std::make_shared<Exchange>(*state);
     auto request = make_request(*state, http::verb::post, std::move(message));
     // Requests are written in the order they were sent; their answers are read side by side.
-    const bool written = co_await connect_and_write(state, *exchange, request);
-    if (!written) break;
+    if (const auto failure = co_await connect_and_write(state, *exchange, request); !failure.empty()) {
+      state->end(failure);
+      break;
+    }
     asio::co_spawn(state->executor, read_answer(state, exchange, request_id, initialized), asio::detached);
   }
   if (state->send_closed && !state->session_id.empty() && !state->ended) {
-    auto exchange = std::make_shared<Exchange>(state->executor);
+    auto exchange = std::make_shared<Exchange>(*state);
     auto request = make_request(*state, http::verb::delete_, {});
-    const bool written = co_await connect_and_write(state, *exchange, request);
-    if (written) spdlog::debug("upstream {}: ended session {}", state->options.url, state->session_id);
+    if ((co_await connect_and_write(state, *exchange, request)).empty()) {
+      spdlog::debug("upstream {}: ended session {}", state->options.url, state->session_id);
+    }
   }
   state->end("the session is over");
 }
@@ -292,6 +372,7 @@ HttpClientTransport::HttpClientTransport(const asio::any_io_executor& executor, 
   state_->host = std::move(url.host);
   state_->port = std::move(url.port);
   state_->target = std::move(url.target);
+  if (url.tls) state_->tls.emplace(tls_client_context(state_->options.ca_file));
   asio::co_spawn(executor, send_loop(state_), asio::detached);
 }
 

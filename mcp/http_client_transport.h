@@ -18,15 +18,17 @@
 namespace sluice::mcp {
 
 struct HttpUpstreamOptions {
-  std::string url;  // http://HOST[:PORT]/PATH
+  std::string url;  // http://HOST[:PORT]/PATH or https://…
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
   std::size_t max_message_bytes = std::size_t{64} << 20;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  std::string ca_file;  // https: the CA certificates (PEM) to verify the server against; empty: the system's
 };
 
 class HttpClientTransport final : public Transport {
  public:
-  // Throws std::invalid_argument for a URL it cannot use (https is not supported yet).
+  // Throws std::invalid_argument for a URL it cannot use, std::runtime_error for an
+  // unusable CA file.
   HttpClientTransport(const asio::any_io_executor& executor, HttpUpstreamOptions options);
   ~HttpClientTransport() override;
 

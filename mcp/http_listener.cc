@@ -10,12 +10,13 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include "mcp/digest.h"
+#include "mcp/http_stream.h"
 #include "mcp/sse.h"
+#include "mcp/tls.h"
 
 namespace sluice::mcp {
 namespace beast = boost::beast;
@@ -33,6 +34,7 @@ constexpr const char* last_event_header = "Last-Event-ID";
 // How long a kept-alive connection may sit between requests, and how long one write
 // may take before the client counts as gone.
 constexpr auto idle_connection = std::chrono::seconds(60);
+constexpr auto tls_handshake_deadline = std::chrono::seconds(10);
 constexpr auto write_deadline = std::chrono::seconds(30);
 
 constexpr std::array<std::string_view, 4> known_versions = {"2024-11-05", "2025-03-26", "2025-06-18",
@@ -134,9 +136,19 @@ tcp::endpoint resolve_endpoint(const std::string& address) {
 // an SSE stream keeps the connection until the stream ends.
 class HttpListener::Connection {
  public:
-  Connection(HttpListener& listener, tcp::socket socket) : listener_(listener), stream_(std::move(socket)) {}
+  Connection(HttpListener& listener, tcp::socket socket)
+      : listener_(listener), stream_(std::move(socket), listener.tls_ ? &*listener.tls_ : nullptr) {}
 
   asio::awaitable<void> run() {
+    if (auto* tls = stream_.tls()) {
+      boost::system::error_code ec;
+      stream_.expires_after(tls_handshake_deadline);
+      co_await tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        spdlog::debug("http: TLS handshake failed: {}", ec.message());
+        co_return;
+      }
+    }
     beast::flat_buffer buffer;
     while (!listener_.stopped_) {
       http::request_parser<http::string_body> parser;
@@ -158,8 +170,7 @@ class HttpListener::Connection {
       const bool keep_alive = co_await handle(request);
       if (!keep_alive || !request.keep_alive()) break;
     }
-    boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.shutdown_send();
   }
 
  private:
@@ -441,7 +452,7 @@ class HttpListener::Connection {
   }
 
   HttpListener& listener_;
-  beast::tcp_stream stream_;
+  HttpStream stream_;
 };
 
 HttpListener::HttpListener(const asio::any_io_executor& executor, HttpListenerOptions options, SessionHandler on_session)
@@ -452,6 +463,9 @@ HttpListener::HttpListener(const asio::any_io_executor& executor, HttpListenerOp
       sweep_timer_(executor) {
   const auto endpoint = resolve_endpoint(options_.address);
   loopback_ = endpoint.address().is_loopback();
+  if (!options_.tls_certificate_file.empty()) {
+    tls_.emplace(tls_server_context(options_.tls_certificate_file, options_.tls_key_file));
+  }
   if (!loopback_ && options_.tokens.empty()) {
     throw std::invalid_argument("listen address \"" + options_.address +
                                 "\" is not a loopback address; without listen.tokens Sluice only listens on "
@@ -468,7 +482,7 @@ HttpListener::~HttpListener() = default;
 std::string HttpListener::url() const {
   const auto endpoint = local_endpoint();
   const auto host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]" : endpoint.address().to_string();
-  return "http://" + host + ":" + std::to_string(endpoint.port()) + options_.path;
+  return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(endpoint.port()) + options_.path;
 }
 
 void HttpListener::start() {

@@ -9,12 +9,14 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "mcp/http_server_session.h"
 
@@ -33,6 +35,9 @@ struct HttpListenerOptions {
   // Whether a request with this Origin header may be served (DNS-rebinding
   // protection); requests without Origin are not from a browser and pass.
   std::function<bool(std::string_view origin)> origin_allowed;
+  // Both set: HTTPS with this certificate chain and private key (PEM files).
+  std::string tls_certificate_file;
+  std::string tls_key_file;
   std::size_t max_body_bytes = std::size_t{4} << 20;
   std::size_t max_sessions = 100;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
@@ -48,7 +53,8 @@ class HttpListener {
   using SessionHandler = std::function<void(const std::shared_ptr<HttpServerSession>&)>;
 
   // Binds at once. Throws std::invalid_argument for a malformed address, or a
-  // non-loopback address without tokens; std::system_error when binding fails.
+  // non-loopback address without tokens; std::runtime_error for an unusable TLS
+  // certificate or key; std::system_error when binding fails.
   HttpListener(const asio::any_io_executor& executor, HttpListenerOptions options, SessionHandler on_session);
   ~HttpListener();
 
@@ -56,7 +62,7 @@ class HttpListener {
   HttpListener& operator=(const HttpListener&) = delete;
 
   [[nodiscard]] asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-  // "http://127.0.0.1:8765/mcp"
+  // "http://127.0.0.1:8765/mcp", or https:// with TLS
   [[nodiscard]] std::string url() const;
 
   void start();
@@ -76,6 +82,7 @@ class HttpListener {
   asio::any_io_executor executor_;
   HttpListenerOptions options_;
   SessionHandler on_session_;
+  std::optional<asio::ssl::context> tls_;
   asio::ip::tcp::acceptor acceptor_;
   bool loopback_ = true;
   bool stopped_ = false;

@@ -1,5 +1,7 @@
 #include "mcp/sse.h"
 
+#include <charconv>
+
 namespace sluice::mcp {
 
 std::string encode_sse_event(std::string_view id, std::string_view data) {
@@ -62,6 +64,10 @@ void SseDecoder::line(std::string_view text) {
     has_data_ = true;
   } else if (field == "id") {
     building_.id = value;
+  } else if (field == "retry") {
+    std::uint64_t ms = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (error == std::errc() && end == value.data() + value.size() && !value.empty()) retry_ms_ = ms;
   }
 }
 

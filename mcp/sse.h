@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,9 +19,10 @@ std::string encode_sse_event(std::string_view id, std::string_view data);
 // A comment line: ignored by clients, it keeps idle connections and proxies open.
 std::string_view sse_keepalive();
 
-// Splits a text/event-stream into events, keeping only what MCP uses: the id and
-// the data. Comments and other fields are skipped; a line longer than the limit ends
-// the stream as malformed rather than growing without bound.
+// Splits a text/event-stream into events, keeping only what MCP uses: the id, the
+// data, and the `retry:` delay before a reconnection. Comments and other fields are
+// skipped; a line longer than the limit ends the stream as malformed rather than
+// growing without bound.
 class SseDecoder {
  public:
   struct Event {
@@ -33,6 +36,8 @@ class SseDecoder {
   bool feed(std::string_view bytes);
   // The next complete event, if any.
   bool next(Event& event);
+  // The last `retry:` the stream set, in milliseconds (digits only, as the standard says).
+  [[nodiscard]] std::optional<std::uint64_t> retry_ms() const { return retry_ms_; }
 
  private:
   void line(std::string_view text);
@@ -42,6 +47,7 @@ class SseDecoder {
   Event building_;
   bool has_data_ = false;
   std::deque<Event> ready_;
+  std::optional<std::uint64_t> retry_ms_;
 };
 
 }  // namespace sluice::mcp

@@ -107,7 +107,8 @@ struct PolicyConfig {
 struct UpstreamConfig {
   std::string name = "upstream";
   std::vector<std::string> command;
-  std::string url;  // a Streamable HTTP server instead of a command
+  std::string url;  // a Streamable HTTP server instead of a command: http:// or https://
+  std::string ca;   // https: CA certificates (PEM file) to verify it against; empty: the system's
   std::vector<std::pair<std::string, std::string>> headers;  // sent to the url, ${VAR} expanded
 };
 
@@ -121,6 +122,8 @@ struct ListenConfig {
   std::string address;  // HOST:PORT; empty: MCP on Sluice's own stdin/stdout
   std::string path = "/mcp";
   std::vector<ListenToken> tokens;  // empty: no authentication, loopback addresses only
+  std::string tls_certificate;      // listen.tls.cert: PEM chain; set with tls_key, HTTPS
+  std::string tls_key;              // listen.tls.key: PEM private key
   // Origins a browser may call from; by default only loopback pages.
   std::vector<Glob> allowed_origins{Glob("http://localhost:*"), Glob("http://127.0.0.1:*"), Glob("http://[::1]:*")};
   int max_sessions = 100;

@@ -33,8 +33,9 @@ std::string join(const Words& words) {
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& key_table() {
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> table = {
       {"", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"}},
-      {"upstream", {"name", "command", "url", "headers"}},
-      {"listen", {"address", "path", "tokens", "allowed_origins", "limits"}},
+      {"upstream", {"name", "command", "url", "headers", "ca"}},
+      {"listen", {"address", "path", "tokens", "allowed_origins", "limits", "tls"}},
+      {"listen.tls", {"cert", "key"}},
       {"listen.tokens[]", {"principal", "sha256"}},
       {"listen.limits", {"max_sessions", "session_idle", "max_body_bytes"}},
       {"policy", {"mode", "default", "namespaces", "annotations", "tools", "rules"}},
@@ -401,11 +402,24 @@ UiConfig read_ui(const Reader& reader, const YAML::Node& node) {
   return ui;
 }
 
+// The name of a file Sluice reads at startup, checked here so that a missing one is
+// reported with the line and key that named it.
+std::string readable_file(const Reader& reader, const YAML::Node& node, const std::string& path) {
+  auto file = reader.string(node, path);
+  if (!std::ifstream(file)) reader.fail(node, path, "cannot read " + json_quoted(file) + ": " + std::strerror(errno));
+  return file;
+}
+
 void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& listen) {
-  if (node.IsMap() && node["tls"]) {
-    reader.fail(node["tls"], "listen.tls", "a TLS listener is not supported by this version of sluice; terminate TLS in front of it");
-  }
   reader.expect_map(node, "listen", "listen");
+  if (const auto tls = node["tls"]) {
+    reader.expect_map(tls, "listen.tls", "listen.tls");
+    for (const auto* key : {"cert", "key"}) {
+      if (!tls[key]) reader.fail(tls, "listen.tls", std::string("needs both cert and key; ") + key + " is missing");
+    }
+    listen.tls_certificate = readable_file(reader, tls["cert"], "listen.tls.cert");
+    listen.tls_key = readable_file(reader, tls["key"], "listen.tls.key");
+  }
   if (node["address"]) listen.address = reader.string(node["address"], "listen.address");
   if (node["path"]) {
     listen.path = reader.string(node["path"], "listen.path");
@@ -448,9 +462,6 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (root.IsNull()) return config;
   reader.expect_map(root, "", "");
   if (const auto upstream = root["upstream"]) {
-    if (upstream.IsMap() && upstream["ca"]) {
-      reader.fail(upstream["ca"], "upstream.ca", "TLS upstreams are not supported by this version of sluice");
-    }
     reader.expect_map(upstream, "upstream", "upstream");
     if (upstream["name"]) config.upstream.name = reader.string(upstream["name"], "upstream.name");
     if (upstream["command"]) {
@@ -460,8 +471,8 @@ Config parse(const YAML::Node& root, const std::string& source) {
     if (upstream["url"]) {
       if (upstream["command"]) reader.fail(upstream["url"], "upstream.url", "set either upstream.command or upstream.url, not both");
       config.upstream.url = reader.string(upstream["url"], "upstream.url");
-      if (!config.upstream.url.starts_with("http://")) {
-        reader.fail(upstream["url"], "upstream.url", "expected http://HOST[:PORT]/PATH (https is not supported by this version)");
+      if (!config.upstream.url.starts_with("http://") && !config.upstream.url.starts_with("https://")) {
+        reader.fail(upstream["url"], "upstream.url", "expected http://HOST[:PORT]/PATH or https://HOST[:PORT]/PATH");
       }
     }
     if (const auto headers = upstream["headers"]) {
@@ -470,6 +481,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
         const auto name = entry.first.as<std::string>();
         config.upstream.headers.emplace_back(name, reader.string(entry.second, "upstream.headers." + name));
       }
+    }
+    if (upstream["ca"]) {
+      if (!config.upstream.url.starts_with("https://")) {
+        reader.fail(upstream["ca"], "upstream.ca", "only for an https:// upstream.url");
+      }
+      config.upstream.ca = readable_file(reader, upstream["ca"], "upstream.ca");
     }
   }
   if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
@@ -619,6 +636,7 @@ std::string to_yaml(const Config& config) {
     std::string names;
     for (const auto& header : config.upstream.headers) names += (names.empty() ? "" : ", ") + header.first;
     if (!names.empty()) out << YAML::Comment("headers sent (values not shown): " + names);
+    if (!config.upstream.ca.empty()) out << YAML::Key << "ca" << YAML::Value << literal(config.upstream.ca);
   }
   out << YAML::EndMap;
   if (!config.listen.address.empty()) {
@@ -626,6 +644,11 @@ std::string to_yaml(const Config& config) {
     out << YAML::Key << "listen" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "address" << YAML::Value << literal(listen.address);
     out << YAML::Key << "path" << YAML::Value << literal(listen.path);
+    if (!listen.tls_certificate.empty()) {
+      out << YAML::Key << "tls" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "cert" << YAML::Value
+          << literal(listen.tls_certificate) << YAML::Key << "key" << YAML::Value << literal(listen.tls_key)
+          << YAML::EndMap;
+    }
     out << YAML::Key << "tokens" << YAML::Value << YAML::BeginSeq;
     for (const auto& token : listen.tokens) {
       out << YAML::Flow << YAML::BeginMap << YAML::Key << "principal" << YAML::Value << literal(token.principal)

@@ -57,9 +57,9 @@ everything else requires approval.
 With --listen (or listen.address in the configuration) Sluice serves MCP's
 Streamable HTTP transport on ADDR:PORT at listen.path (default /mcp) instead,
 and starts one upstream COMMAND per HTTP session. It logs the bound address as
-"listening on http://ADDR:PORT/PATH"; port 0 picks a free port. Without
-listen.tokens only loopback addresses are allowed. SIGINT or SIGTERM ends every
-session and stops their upstreams.
+"listening on http://ADDR:PORT/PATH" (https:// with listen.tls); port 0
+picks a free port. Without listen.tokens only loopback addresses are allowed.
+SIGINT or SIGTERM ends every session and stops their upstreams.
 
 When the client closes Sluice's stdin, Sluice closes the upstream's stdin, waits
 the shutdown grace for it to exit, then sends SIGTERM, then SIGKILL. When the

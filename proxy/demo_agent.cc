@@ -24,9 +24,16 @@ class McpClient {
   using Progress = std::function<void(const std::string&)>;
 
   McpClient(const asio::any_io_executor& executor, const std::string& url, const std::string& token)
-      : transport_(executor, mcp::HttpUpstreamOptions{url, {{"Authorization", "Bearer " + token}}}) {}
+      : transport_(executor, options(url, token)) {}
 
   ~McpClient() { transport_.close(); }
+
+  static mcp::HttpUpstreamOptions options(const std::string& url, const std::string& token) {
+    mcp::HttpUpstreamOptions options;
+    options.url = url;
+    options.headers = {{"Authorization", "Bearer " + token}};
+    return options;
+  }
 
   McpClient(const McpClient&) = delete;
   McpClient& operator=(const McpClient&) = delete;

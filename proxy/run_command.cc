@@ -91,12 +91,20 @@ class ChildUpstream final : public Upstream {
   mcp::ChildProcess child_;
 };
 
+mcp::HttpUpstreamOptions upstream_options(const RunOptions& options) {
+  mcp::HttpUpstreamOptions out;
+  out.url = options.config.upstream.url;
+  out.headers = options.config.upstream.headers;
+  out.max_message_bytes = options.limits.max_message_bytes;
+  out.ca_file = options.config.upstream.ca;
+  return out;
+}
+
 class RemoteUpstream final : public Upstream {
  public:
   RemoteUpstream(const asio::any_io_executor& executor, const RunOptions& options)
       : url_(options.config.upstream.url),
-        transport_(executor, mcp::HttpUpstreamOptions{url_, options.config.upstream.headers,
-                                                      options.limits.max_message_bytes}) {}
+        transport_(executor, upstream_options(options)) {}
   mcp::Transport& transport() override { return transport_; }
   [[nodiscard]] std::string describe() const override { return url_; }
   asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
@@ -269,6 +277,8 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
   out.origin_allowed = [origins = listen.allowed_origins](std::string_view origin) {
     return std::any_of(origins.begin(), origins.end(), [&](const policy::Glob& glob) { return glob.matches(origin); });
   };
+  out.tls_certificate_file = listen.tls_certificate;
+  out.tls_key_file = listen.tls_key;
   out.max_body_bytes = static_cast<std::size_t>(listen.max_body_bytes);
   out.max_sessions = static_cast<std::size_t>(listen.max_sessions);
   out.idle_timeout = listen.session_idle;

@@ -3,10 +3,9 @@
 // streamableHttp mode, compared with the same client on server-everything over stdio.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -19,45 +18,17 @@ import {
   cancelledCallScenario,
   connectClient,
   everythingServer,
-  repoRoot,
+  freePort,
   sameOnBoth,
   serverIdentity,
   settledProgress,
   sluiceBin,
+  startEverythingHttp,
   startSluiceHttp,
 } from '../support/harness.mjs';
 
 // The configuration's header value comes from here, through ${VAR} expansion.
 process.env.SLUICE_TEST_VALUE = 'expanded';
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-// server-everything's streamableHttp mode on a free port; resolves once it listens.
-async function startEverythingHttp() {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'],
-    { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  await new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk.toString();
-      if (/listening on port/.test(stderr)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`server-everything exited with ${code}:\n${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/mcp`, child };
-}
 
 function upstreamConfig(url) {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-upstream-')), 'sluice.yaml');
@@ -137,6 +108,86 @@ describe('the SDK client over HTTP, through Sluice, to a Streamable HTTP server'
       await client.close();
     } finally {
       await sluice.stop();
+      remote.child.kill();
+    }
+  });
+});
+
+// A TCP relay to `port` that breaks, once, the connection that carries the answer to
+// `marker` in the middle of the second event that mentions `breakAt` (the first passes,
+// so the client has an event id to resume from); it records every Last-Event-ID a
+// client sent through it.
+async function startBreakingRelay(port, marker, breakAt) {
+  const relay = { lastEventIds: [], broken: false };
+  relay.server = createServer((client) => {
+    const server = connect(port, '127.0.0.1');
+    let carriesMarker = false;
+    let seen = 0;
+    client.on('data', (chunk) => {
+      const text = chunk.toString();
+      carriesMarker ||= text.includes(marker);
+      for (const found of text.matchAll(/^last-event-id: *(\S+)/gim)) relay.lastEventIds.push(found[1]);
+      server.write(chunk);
+    });
+    server.on('data', (chunk) => {
+      const text = chunk.toString();
+      const first = text.indexOf(breakAt);
+      const second = first === -1 ? -1 : seen > 0 ? first : text.indexOf(breakAt, first + 1);
+      if (first !== -1) seen += 1;
+      if (carriesMarker && !relay.broken && second !== -1) {
+        relay.broken = true;
+        client.end(text.slice(0, second));  // half an event: never delivered, the rest must be resumed
+        server.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    client.on('error', () => server.destroy());
+    server.on('error', () => client.destroy());
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  relay.server.listen(0, '127.0.0.1');
+  await once(relay.server, 'listening');
+  relay.url = `http://127.0.0.1:${relay.server.address().port}/mcp`;
+  return relay;
+}
+
+describe('an upstream event stream that breaks', () => {
+  it('is resumed with Last-Event-ID, and nothing is lost or delivered twice', async () => {
+    const remote = await startEverythingHttp();
+    const port = new URL(remote.url).port;
+    const relay = await startBreakingRelay(port, 'trigger-long-running-operation', 'notifications/progress');
+    const peer = await openAnswering([sluiceBin, '--log-level', 'info', 'run', '--config', upstreamConfig(relay.url)], { env: {} });
+    try {
+      // What reaches the client, in order. Not the SDK's onprogress: it handles
+      // notifications a microtask later than responses, so progress that arrives in one
+      // read with the result (as replayed events do) reaches a handler already removed.
+      const received = [];
+      const deliver = peer.transport.onmessage;
+      peer.transport.onmessage = (message, extra) => {
+        received.push(message);
+        deliver(message, extra);
+      };
+      const result = await peer.client.callTool({
+        name: 'trigger-long-running-operation',
+        arguments: { duration: 1, steps: 4 },
+        _meta: { progressToken: 'resume-me' },
+      });
+      assert.match(JSON.stringify(result), /Long running operation completed/);
+      assert.equal(relay.broken, true, 'the relay never broke the stream');
+      assert.ok(relay.lastEventIds.length >= 1, 'no GET with Last-Event-ID went to the server');
+      const progress = received
+        .filter((m) => m.method === 'notifications/progress' && m.params.progressToken === 'resume-me')
+        .map((m) => m.params.progress);
+      assert.deepEqual(progress, [1, 2, 3, 4], 'every progress notification, once, in order');
+      const lastProgress = received.findLastIndex((m) => m.method === 'notifications/progress');
+      const answered = received.findIndex((m) => !m.method && m.result?.content);
+      assert.ok(answered > lastProgress, 'the result comes after its progress');
+      assert.match(peer.stderr.join(''), /an event stream broke; resuming after event \S+ \(attempt 1 of 3\)/);
+    } finally {
+      await peer.client.close();
+      relay.server.close();
       remote.child.kill();
     }
   });

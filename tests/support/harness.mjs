@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,35 @@ export const everythingServer = [
   path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'),
   'stdio',
 ];
+
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+// server-everything's streamableHttp mode on a free port; resolves once it listens.
+export async function startEverythingHttp() {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'],
+    { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk.toString();
+      if (/listening on port/.test(stderr)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server-everything exited with ${code}:\n${stderr}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, child };
+}
 
 export const fixturePath = (name) => path.join(repoRoot, 'tests/integration/fixtures', name);
 
@@ -137,7 +167,7 @@ export async function startSluiceHttp(server, sluiceArgs = []) {
   const url = await new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
       stderr += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(stderr);
+      const found = /listening on (https?:\/\/\S+)/.exec(stderr);
       if (found) resolve(new URL(found[1]));
     });
     child.on('exit', (code) => reject(new Error(`sluice exited with ${code} before listening; stderr:\n${stderr}`)));

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -178,6 +179,24 @@ TEST_CASE("what a child writes to stderr does not reach its transport") {
     CHECK(output == "{}");
     const auto end = co_await child.transport().receive();
     CHECK_FALSE(end.has_value());
+  });
+}
+
+TEST_CASE("a child inherits no descriptor of Sluice's beyond its stdin, stdout and stderr") {
+  asio::io_context io;
+  // An open descriptor without close-on-exec, like a socket a library opened.
+  const int leaked = ::dup(STDERR_FILENO);
+  REQUIRE(leaked > 2);
+  // The shell lists its own descriptors while it waits for ls (no pipeline: a shell
+  // holds a pipe's ends while it starts the commands on either side).
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ls /proc/$$/fd"}, limit);
+  ::close(leaked);
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    std::string listed;
+    while (auto frame = co_await child.transport().receive()) listed += frame->text + " ";
+    CHECK(listed == "0 1 2 ");
+    co_await child.stop(5s);
   });
 }
 

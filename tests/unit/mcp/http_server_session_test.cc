@@ -113,6 +113,15 @@ TEST_CASE("the SSE decoder yields id and data as the bytes arrive, whatever thei
   CHECK_FALSE(decoder.next(event));
 }
 
+TEST_CASE("the SSE decoder keeps the last well-formed retry delay") {
+  SseDecoder decoder(1024);
+  CHECK_FALSE(decoder.retry_ms().has_value());
+  CHECK(decoder.feed("retry: 1500\nid: a1\ndata: x\n\n"));
+  CHECK(decoder.retry_ms() == 1500U);
+  CHECK(decoder.feed("retry: 2s\nretry:\n\n"));  // not digits: ignored, as the standard says
+  CHECK(decoder.retry_ms() == 1500U);
+}
+
 TEST_CASE("the SSE decoder refuses a line over its limit") {
   SseDecoder decoder(8);
   CHECK_FALSE(decoder.feed("data: 0123456789"));

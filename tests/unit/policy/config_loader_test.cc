@@ -232,7 +232,33 @@ TEST_CASE("the upstream may be a remote server, with headers expanded from the e
   CHECK_THAT(to_yaml(config), !Contains("t0ken"));
   CHECK_THAT(error_of("upstream:\n  command: [x]\n  url: http://a/mcp\n"),
              StartsWith("sluice.yaml:3: upstream.url: set either upstream.command or upstream.url"));
-  CHECK_THAT(error_of("upstream:\n  url: https://a/mcp\n"), StartsWith("sluice.yaml:2: upstream.url: expected http://"));
+  CHECK_THAT(error_of("upstream:\n  url: ftp://a/mcp\n"), StartsWith("sluice.yaml:2: upstream.url: expected http://"));
+}
+
+// A file that exists for as long as the test needs it, for keys that name files.
+class ScratchFile {
+ public:
+  explicit ScratchFile(std::string name) : path_(std::move(name)) { std::ofstream(path_) << "PEM\n"; }
+  ~ScratchFile() { std::remove(path_.c_str()); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST_CASE("an https upstream may name the CA certificates to verify it against") {
+  const ScratchFile ca("sluice-config-loader-test-ca.pem");
+  const auto config = load("upstream:\n  url: https://mcp.internal/mcp\n  ca: " + ca.path() + "\n");
+  CHECK(config.upstream.url == "https://mcp.internal/mcp");
+  CHECK(config.upstream.ca == ca.path());
+  CHECK(load_config_text(to_yaml(config), "normalized").upstream.ca == ca.path());
+  CHECK(load("upstream:\n  url: https://mcp.internal/mcp\n").upstream.ca.empty());
+  CHECK_THAT(error_of("upstream:\n  url: http://a/mcp\n  ca: " + ca.path() + "\n"),
+             StartsWith("sluice.yaml:3: upstream.ca: only for an https:// upstream.url"));
+  CHECK_THAT(error_of("upstream:\n  url: https://a/mcp\n  ca: no-such-ca.pem\n"),
+             StartsWith("sluice.yaml:3: upstream.ca: cannot read \"no-such-ca.pem\": No such file"));
 }
 
 TEST_CASE("the listen section names the address, the tokens, the origins and the limits") {
@@ -264,9 +290,22 @@ TEST_CASE("the listen section names the address, the tokens, the origins and the
     CHECK_THAT(error_of("listen:\n  tokens: [{ principal: a, sha256: hunter2 }]\n"),
                StartsWith("sluice.yaml:2: listen.tokens[0].sha256: expected the 64 hex digits"));
   }
-  SECTION("a TLS listener is refused rather than ignored") {
-    CHECK_THAT(error_of("listen:\n  tls: { cert: a.pem }\n"),
-               StartsWith("sluice.yaml:2: listen.tls: a TLS listener is not supported"));
+  SECTION("TLS needs a certificate and a key that can be read") {
+    const ScratchFile cert("sluice-config-loader-test-cert.pem");
+    const ScratchFile key("sluice-config-loader-test-key.pem");
+    const auto config = load("listen:\n  address: 127.0.0.1:8443\n  tls: { cert: " + cert.path() + ", key: " + key.path() + " }\n");
+    CHECK(config.listen.tls_certificate == cert.path());
+    CHECK(config.listen.tls_key == key.path());
+    const auto again = load_config_text(to_yaml(config), "normalized");
+    CHECK(again.listen.tls_certificate == cert.path());
+    CHECK(again.listen.tls_key == key.path());
+    CHECK(load("listen:\n  address: 127.0.0.1:8765\n").listen.tls_certificate.empty());
+    CHECK_THAT(error_of("listen:\n  tls: { cert: " + cert.path() + " }\n"),
+               StartsWith("sluice.yaml:2: listen.tls: needs both cert and key; key is missing"));
+    CHECK_THAT(error_of("listen:\n  tls:\n    cert: " + cert.path() + "\n    key: gone.pem\n"),
+               StartsWith("sluice.yaml:4: listen.tls.key: cannot read \"gone.pem\""));
+    CHECK_THAT(error_of("listen:\n  tls: { cert: a, key: b, ca: c }\n"),
+               StartsWith("sluice.yaml:2: listen.tls.ca: unknown key"));
   }
 }
 
