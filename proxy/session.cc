@@ -1,9 +1,10 @@
 #include "proxy/session.h"
 
-#include <random>
 #include <utility>
 
 #include <spdlog/spdlog.h>
+
+#include "mcp/random_id.h"
 
 namespace sluice::proxy {
 
@@ -38,14 +39,6 @@ void log_message(Direction direction, const mcp::Message& message, std::string_v
 
 }  // namespace
 
-std::string new_session_id() {
-  std::random_device random;
-  std::uniform_int_distribution<unsigned> nibble(0, 15);
-  std::string id(32, '0');
-  for (auto& c : id) c = "0123456789abcdef"[nibble(random)];
-  return id;
-}
-
 Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, mcp::Transport& upstream,
                  Pipeline& pipeline, SessionOptions options)
     : executor_(executor),
@@ -53,7 +46,7 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       upstream_(upstream),
       pipeline_(pipeline),
       options_(options),
-      id_(new_session_id()),
+      id_(mcp::random_hex(16)),
       own_responses_(executor),
       upstream_end_(executor),
       pipeline_left_(executor) {}
@@ -149,6 +142,12 @@ void Session::accept_from_client(mcp::Parsed parsed) {
 
 void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
   if (message.is_request()) {
+    if (era_ == mcp::ProtocolEra::undetermined) {
+      era_ = mcp::era_of_opening(message);
+      spdlog::debug("session {}: the client speaks the {} era ({} opened the connection)", id_, mcp::to_string(era_),
+                    message.method());
+    }
+    remember_client(message);
     auto key = mcp::id_key(message.id());
     const bool reserved = is_own_id(message.id());
     if (reserved || client_requests_.contains(key)) {
@@ -166,6 +165,20 @@ void Session::admit_client_message(mcp::Message message, const std::shared_ptr<B
     forget_cancelled(message);
   }
   process(Direction::client_to_server, std::move(message));
+}
+
+void Session::remember_client(const mcp::Message& request) {
+  const auto& params = request.params();
+  if (era_ == mcp::ProtocolEra::legacy && request.method() == "initialize" && params.is_object()) {
+    const auto capabilities = params.find("capabilities");
+    if (capabilities != params.end() && capabilities->is_object()) client_capabilities_ = *capabilities;
+  }
+  if (era_ != mcp::ProtocolEra::modern) return;
+  auto envelope = mcp::modern_envelope(request);
+  if (envelope.empty()) return;
+  const auto capabilities = envelope.find(mcp::client_capabilities_meta_key);
+  if (capabilities != envelope.end() && capabilities->is_object()) client_capabilities_ = *capabilities;
+  modern_envelope_ = std::move(envelope);
 }
 
 void Session::accept_from_upstream(mcp::Parsed parsed) {
@@ -206,6 +219,14 @@ asio::awaitable<std::optional<mcp::Message>> Session::ask_upstream(std::string_v
   if (upstream_ended_ || !upstream_.can_send()) co_return std::nullopt;
   const auto id = std::string(own_id_prefix) + std::to_string(next_own_request_++);
   own_requests_.emplace(id, std::nullopt);
+  if (era_ == mcp::ProtocolEra::modern && !modern_envelope_.empty()) {
+    if (!params.is_object()) params = mcp::json::object();
+    auto& meta = params["_meta"];
+    if (!meta.is_object()) meta = mcp::json::object();
+    for (const auto& [key, value] : modern_envelope_.items()) {
+      if (!meta.contains(key)) meta[key] = value;
+    }
+  }
   upstream_.send(mcp::Message::request(id, method, std::move(params)).wire());
   const bool answered = co_await own_responses_.wait_for(
       [&] { return own_requests_.at(id).has_value() || upstream_ended_; }, options_.own_request_timeout);

@@ -665,5 +665,57 @@ TEST_CASE("a client request with an id of the form Sluice reserves is refused wi
   });
 }
 
+// Asks the upstream a tools/list of Sluice's own and returns the request the upstream saw.
+asio::awaitable<json> own_tools_list(asio::io_context& io, Harness& h) {
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { co_await h.session.ask_upstream("tools/list", json::object()); },
+      asio::detached);
+  auto own_request = co_await receive_json(h.server);
+  h.server.send(result(own_request["id"], {{"tools", json::array()}}));
+  co_return own_request;
+}
+
+TEST_CASE("a modern client's envelope travels on Sluice's own requests to the upstream") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    CHECK(h.session.era() == mcp::ProtocolEra::undetermined);
+    // A modern client's first message may be a tools/call: its _meta decides the era.
+    const json meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                       {"io.modelcontextprotocol/clientCapabilities", {{"elicitation", json::object()}}},
+                       {"progressToken", 4}};
+    h.client.send(request(1, "tools/call", {{"name", "pods_list"}, {"_meta", meta}}));
+    const auto call = co_await receive_json(h.server);
+    CHECK(call["id"] == 1);
+    CHECK(h.session.era() == mcp::ProtocolEra::modern);
+    CHECK(h.session.client_capabilities() == json{{"elicitation", json::object()}});
+    const auto own = co_await own_tools_list(io, h);
+    CHECK(own["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28");
+    CHECK(own["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["elicitation"] == json::object());
+    CHECK_FALSE(own["params"]["_meta"].contains("progressToken"));
+  });
+}
+
+TEST_CASE("a 2025 client's era is fixed by initialize, and Sluice's own requests claim no version") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(0, "initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", {{"roots", json::object()}}}}));
+    const auto initialize = co_await receive_json(h.server);
+    CHECK(initialize["id"] == 0);
+    h.client.send(request(1, "tools/list", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}}));
+    const auto list = co_await receive_json(h.server);
+    CHECK(list["id"] == 1);
+    CHECK(h.session.era() == mcp::ProtocolEra::legacy);
+    CHECK(h.session.client_capabilities() == json{{"roots", json::object()}});
+    const auto own = co_await own_tools_list(io, h);
+    CHECK_FALSE(own["params"].contains("_meta"));
+  });
+}
+
 }  // namespace
 }  // namespace sluice::proxy
