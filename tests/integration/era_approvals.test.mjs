@@ -55,10 +55,17 @@ async function modernClient(s, onApproval) {
   });
   await client.connect(transport);
   client.wire = [];
+  client.transcript = [];
   const deliver = transport.onmessage;
   transport.onmessage = (message, extra) => {
     client.wire.push(message);
+    client.transcript.push(`<< ${JSON.stringify(message)}`);
     deliver(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => {
+    client.transcript.push(`>> ${JSON.stringify(message)}`);
+    return send(message, options);
   };
   client.reached = async (name) =>
     JSON.parse(text(await client.callTool({ name: 'calls_seen', arguments: {} }))).filter((c) => c.name === name);
@@ -90,7 +97,8 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
     assert.match(round.result.requestState, /^sluice\.v1\./);
     assert.deepEqual((await client.reached('deployments_scale')).length, 1);
     await client.close();
-    if (process.env.SLUICE_TRANSCRIPT) writeFileSync(process.env.SLUICE_TRANSCRIPT, client.wire.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    // docs/protocol.md shows this exchange; SLUICE_TRANSCRIPT=FILE writes it out.
+    if (process.env.SLUICE_TRANSCRIPT) writeFileSync(process.env.SLUICE_TRANSCRIPT, client.transcript.join('\n') + '\n');
   });
 
   it("does not take the client's accept for an approval: still pending, it asks again after a bounded wait", async () => {
