@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -21,7 +22,7 @@ const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
 const approvalKey = 'dev.sluice/approval';
 
-function setup({ clientMayApprove = false } = {}) {
+function setup({ clientMayApprove = false, uiPort } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-era-approvals-'));
   const db = path.join(dir, 'audit.db');
   const config = path.join(dir, 'sluice.yaml');
@@ -30,9 +31,19 @@ function setup({ clientMayApprove = false } = {}) {
     `audit:\n  path: ${db}\napproval:\n  progress_interval: 1s\n  client_may_approve: ${clientMayApprove}\n` +
       'policy:\n  default: allow\n  rules:\n' +
       '    - name: scaling\n      match: { tool: deployments_scale }\n      action: require_approval\n' +
-      '      reason: scaling changes capacity\n',
+      '      reason: scaling changes capacity\n' +
+      (uiPort ? `ui:\n  address: 127.0.0.1:${uiPort}\n` : ''),
   );
   return { dir, db, config };
+}
+
+// A loopback port nothing listens on right now, for the approval UI.
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 const sluiceArgs = (s) => ['--config', s.config, '--principal', 'agent'];
@@ -41,12 +52,12 @@ const approvalIdIn = (message) => message.match(/request ([0-9a-f]{32})/)[1];
 
 // A v2 SDK client pinned to 2026-07-28 through Sluice; `onApproval` plays the human at
 // the client and gets the elicitation Sluice sent. Every message it receives is kept.
-async function modernClient(s, onApproval) {
+async function modernClient(s, onApproval, { elicitation = { form: {} } } = {}) {
   const command = throughSluice(fixtureServer('dual-era-server.mjs'), sluiceArgs(s));
   const transport = new StdioClientTransport({ command: command[0], args: command.slice(1), stderr: 'pipe' });
   const client = new Client(
     { name: 'era-approvals', version: '1.0.0' },
-    { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    { capabilities: { elicitation }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
   );
   client.prompts = [];
   client.setRequestHandler('elicitation/create', async (request) => {
@@ -112,6 +123,25 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
     assert.equal(client.prompts.length, 2, 'the first accept approved nothing');
     assert.equal(approvalIdIn(client.prompts[0].message), approvalIdIn(client.prompts[1].message), 'one approval per call');
     assert.equal((await client.reached('deployments_scale')).length, 1);
+    await client.close();
+  });
+
+  it("sends a client that declared URL mode to the call's page in the approval UI", async () => {
+    const port = await freePort();
+    const s = setup({ uiPort: port });
+    const client = await modernClient(
+      s,
+      (params) => {
+        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+        return { action: 'accept' };
+      },
+      { elicitation: { form: {}, url: {} } },
+    );
+    const result = await client.callTool(scale);
+    assert.match(text(result), /deployments_scale ran/);
+    const [prompt] = client.prompts;
+    assert.equal(prompt.mode, 'url');
+    assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${approvalIdIn(prompt.message)}`);
     await client.close();
   });
 
