@@ -99,6 +99,11 @@ asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
       const bool first_page = !params.is_object() || !params.contains("cursor");
       tools_list_requests_.insert_or_assign(mcp::id_key(message.id()), first_page);
     }
+    if (message.method() == "notifications/cancelled") {
+      // A cancelled call may never be answered: it is not awaited any more.
+      const auto cancelled = member(message.params(), "requestId");
+      if (!cancelled.is_null()) forwarded_calls_.erase(mcp::id_key(cancelled));
+    }
     co_return Verdict::forward();
   }
   if (message.is_response()) {
