@@ -89,6 +89,8 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   bool approve_at_client(const std::string& id, const std::string& principal);
   // The client cancelled the call, or went away.
   void cancel(const std::string& id, const std::string& why);
+  // Request `id` wherever it is: live, in the store, or in the in-memory history.
+  std::optional<audit::ApprovalRecord> lookup(const std::string& id);
   // Pending requests whose Sluice is gone (it crashed, or was killed) become cancelled.
   void cancel_orphans();
 
@@ -120,8 +122,6 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   // Nobody is held for a request opened in band: it settles (or expires) on its own,
   // and then leaves the live set; poll() finds it in the store or the history.
   asio::awaitable<void> settle_alone(std::string id);
-  // Request `id` wherever it is: live, in the store, or in the in-memory history.
-  std::optional<audit::ApprovalRecord> lookup(const std::string& id);
   // Records a change made here (expiry, cancellation, consumption) and tells everyone.
   void changed(const audit::ApprovalRecord& record, const std::string& actor, const std::string& what);
   void publish(const audit::ApprovalRecord& record);

@@ -41,6 +41,13 @@ class SessionContext {
   virtual asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) = 0;
   // Sends a notification of Sluice's own to the client (progress while a call is held).
   virtual void notify_client(const mcp::Message& notification) = 0;
+  // Sends a request of Sluice's own to the client (2025 era: an elicitation while a
+  // call is held), from an id range clients' peers do not use; `answered` gets the
+  // client's response, which goes no further. Returns the id, to withdraw it.
+  virtual std::string ask_client(std::string_view method, mcp::json params,
+                                 std::function<void(const mcp::Message&)> answered) = 0;
+  // Tells the client a request of Sluice's own is no longer wanted (it is forgotten).
+  virtual void withdraw_from_client(const std::string& id, std::string_view reason) = 0;
   // Runs `gone` once if the client cancels the request with this id, or goes away,
   // before it is answered; forgotten when it is answered. Runs at once if the request
   // is no longer awaited.

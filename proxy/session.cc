@@ -25,6 +25,7 @@ struct Session::BatchReply {
 namespace {
 
 constexpr std::string_view own_id_prefix = "sluice-";
+constexpr std::string_view own_client_id_prefix = "sluice-client-";
 
 bool is_own_id(const mcp::json& id) {
   return id.is_string() && id.get_ref<const std::string&>().starts_with(own_id_prefix);
@@ -141,6 +142,18 @@ void Session::accept_from_client(mcp::Parsed parsed) {
 }
 
 void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
+  if (message.is_response() && message.id().is_string() &&
+      message.id().get_ref<const std::string&>().starts_with(own_client_id_prefix)) {
+    // An answer to Sluice's own request: it stops here. (A late one, to a withdrawn
+    // request, goes on like any response; the upstream ignores ids it never used.)
+    const auto found = own_client_requests_.find(message.id().get<std::string>());
+    if (found != own_client_requests_.end()) {
+      auto answered = std::move(found->second);
+      own_client_requests_.erase(found);
+      answered(message);
+      return;
+    }
+  }
   if (message.is_request()) {
     if (era_ == mcp::ProtocolEra::undetermined) {
       era_ = mcp::era_of_opening(message);
@@ -352,6 +365,19 @@ void Session::fail_pending_requests(mcp::Error error, const std::string& detail)
 }
 
 void Session::notify_client(const mcp::Message& notification) { client_.send(notification.wire()); }
+
+std::string Session::ask_client(std::string_view method, mcp::json params,
+                                std::function<void(const mcp::Message&)> answered) {
+  auto id = std::string(own_client_id_prefix) + std::to_string(next_own_request_++);
+  own_client_requests_.emplace(id, std::move(answered));
+  client_.send(mcp::Message::request(id, method, std::move(params)).wire());
+  return id;
+}
+
+void Session::withdraw_from_client(const std::string& id, std::string_view reason) {
+  if (own_client_requests_.erase(id) == 0) return;
+  client_.send(mcp::Message::notification("notifications/cancelled", {{"requestId", id}, {"reason", reason}}).wire());
+}
 
 void Session::on_request_gone(const mcp::json& id, std::function<void()> gone) {
   auto key = mcp::id_key(id);

@@ -43,6 +43,9 @@ class Session final : public SessionContext {
   [[nodiscard]] const mcp::json& client_capabilities() const override { return client_capabilities_; }
   asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) override;
   void notify_client(const mcp::Message& notification) override;
+  std::string ask_client(std::string_view method, mcp::json params,
+                         std::function<void(const mcp::Message&)> answered) override;
+  void withdraw_from_client(const std::string& id, std::string_view reason) override;
   void on_request_gone(const mcp::json& id, std::function<void()> gone) override;
 
   // Relays until the client closes its side or the upstream's side ends. When the
@@ -104,6 +107,8 @@ class Session final : public SessionContext {
   // ids of that form). Their responses, also late ones, stop here.
   std::unordered_map<std::string, std::optional<mcp::Message>> own_requests_;
   std::uint64_t next_own_request_ = 0;
+  // Sluice's own requests to the client ("sluice-client-N"), by id, awaiting the answer.
+  std::unordered_map<std::string, std::function<void(const mcp::Message&)>> own_client_requests_;
   mcp::AsyncEvent own_responses_;
   bool upstream_ended_ = false;
   mcp::AsyncEvent upstream_end_;

@@ -261,11 +261,19 @@ asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::strin
     });
     // Named, not a temporary: GCC 12 destroys a temporary argument of a coroutine
     // call inside co_await twice.
-    std::function<void(const std::string&)> on_held = [this, watch, why](const std::string& held) {
+    std::string elicitation;
+    std::function<void(const std::string&)> on_held = [this, watch, why, &exchange, &elicitation](const std::string& held) {
       watch->approval_id = held;
-      if (watch->gone) approvals_.cancel(held, why);
+      if (watch->gone) {
+        approvals_.cancel(held, why);
+      } else {
+        elicit_while_held(exchange, held, elicitation);
+      }
     };
     result = co_await approvals_.wait(std::move(request), progress, on_held);
+    if (!elicitation.empty()) session.withdraw_from_client(elicitation, "the approval request was settled");
+    // Declined at Sluice's prompt: the client still waits for its answer.
+    if (result.outcome == HoldOutcome::cancelled && !watch->gone) co_return cancelled(exchange, result.request);
   }
   co_return settled(exchange, result);
 }
@@ -324,8 +332,9 @@ bool PolicyFilter::in_band(const SessionContext& session) const {
 // The input_required answer that tells a 2026-07-28 client, in the protocol, that a
 // human must approve the call, who, and where; its requestState is Sluice's sealed
 // ticket, which the client must bring back to learn the decision.
-mcp::Message PolicyFilter::ask_for_approval(const Exchange& exchange, const audit::ApprovalRecord& held,
-                                            const ApprovalTicket& ticket) const {
+// Sluice's elicitation for a held call, in either era: what is held, by which rule,
+// who may approve, and where.
+json PolicyFilter::approval_prompt(const Exchange& exchange, const audit::ApprovalRecord& held) const {
   const bool client_may_approve = approvals_.config().client_may_approve;
   const auto elicitation = member(exchange.session.client_capabilities(), "elicitation");
   const bool url_mode = config_.ui && !client_may_approve && member(elicitation, "url").is_object();
@@ -349,6 +358,14 @@ mcp::Message PolicyFilter::ask_for_approval(const Exchange& exchange, const audi
     }
     params = {{"mode", "form"}, {"message", text}, {"requestedSchema", {{"type", "object"}, {"properties", properties}}}};
   }
+  // 2025-11-25 URL mode names the elicitation; 2026-07-28 learns the outcome by the retry.
+  if (url_mode && exchange.session.era() == mcp::ProtocolEra::legacy) params["elicitationId"] = held.id;
+  return params;
+}
+
+mcp::Message PolicyFilter::ask_for_approval(const Exchange& exchange, const audit::ApprovalRecord& held,
+                                            const ApprovalTicket& ticket) const {
+  auto params = approval_prompt(exchange, held);
   auto meta = decision_meta(*exchange.decision);
   meta["approval"] = held.id;
   json result = {
@@ -401,6 +418,34 @@ void strip_ticket(mcp::Message& message, const ApprovalTicket& ticket) {
 
 }  // namespace
 
+Verdict PolicyFilter::cancelled(const Exchange& exchange, const audit::ApprovalRecord& held) const {
+  return Verdict::answer(tool_result(
+      exchange, "Approval request " + held.id + " was cancelled (" + held.comment + "). The call was not run.", true));
+}
+
+void PolicyFilter::elicit_while_held(Exchange& exchange, const std::string& approval_id, std::string& elicitation) {
+  auto& session = exchange.session;
+  if (approvals_.config().hold != policy::HoldMode::automatic || session.era() != mcp::ProtocolEra::legacy ||
+      !member(session.client_capabilities(), "elicitation").is_object()) {
+    return;
+  }
+  const auto held = approvals_.lookup(approval_id);
+  if (!held) return;
+  // The answer may come after this call's frame is gone: the callback owns what it needs.
+  elicitation = session.ask_client(
+      "elicitation/create", approval_prompt(exchange, *held),
+      [this, approval_id, principal = session.principal()](const mcp::Message& answer) {
+        const auto result = member(answer.body(), "result");
+        const auto action = member(result, "action");
+        if (action == "decline" || action == "cancel") {
+          approvals_.cancel(approval_id, "the client declined at Sluice's approval prompt");
+        } else if (action == "accept" && approvals_.config().client_may_approve &&
+                   member(member(result, "content"), "approve") == true) {
+          approvals_.approve_at_client(approval_id, principal);
+        }
+      });
+}
+
 asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequest request,
                                                     const std::optional<ApprovalTicket>& ticket) {
   auto& message = exchange.message;
@@ -430,10 +475,7 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
   switch (result.outcome) {
     case HoldOutcome::approved: strip_ticket(message, *ticket); break;
     case HoldOutcome::pending: co_return Verdict::answer(ask_for_approval(exchange, result.request, *ticket));
-    case HoldOutcome::cancelled:
-      co_return Verdict::answer(tool_result(
-          exchange, "Approval request " + result.request.id + " was cancelled (" + result.request.comment + "). The call was not run.",
-          true));
+    case HoldOutcome::cancelled: co_return cancelled(exchange, result.request);
     default: break;
   }
   co_return settled(exchange, result);

@@ -33,12 +33,16 @@ class PolicyFilter final : public Filter {
   asio::awaitable<Verdict> hold(Exchange& exchange, const std::string& tool, const mcp::json& arguments,
                                 const std::optional<ApprovalTicket>& ticket);
   Verdict settled(Exchange& exchange, const HoldResult& result);
+  Verdict cancelled(const Exchange& exchange, const audit::ApprovalRecord& held) const;
   // The 2026-07-28 channel: input_required with Sluice's elicitation and sealed ticket.
   [[nodiscard]] bool in_band(const SessionContext& session) const;
   asio::awaitable<Verdict> hold_in_band(Exchange& exchange, HoldRequest request,
                                         const std::optional<ApprovalTicket>& ticket);
+  mcp::json approval_prompt(const Exchange& exchange, const audit::ApprovalRecord& held) const;
   mcp::Message ask_for_approval(const Exchange& exchange, const audit::ApprovalRecord& held,
                                 const ApprovalTicket& ticket) const;
+  // The 2025 channel: Sluice's own elicitation/create to the client while the call waits.
+  void elicit_while_held(Exchange& exchange, const std::string& approval_id, std::string& elicitation);
   std::optional<std::string> check_ticket(const Exchange& exchange, const std::string& tool, const mcp::json& arguments,
                                           std::optional<ApprovalTicket>& ticket) const;
   bool mark_dry_run(Exchange& exchange, const std::string& tool);

@@ -52,12 +52,12 @@ const approvalIdIn = (message) => message.match(/request ([0-9a-f]{32})/)[1];
 
 // A v2 SDK client pinned to 2026-07-28 through Sluice; `onApproval` plays the human at
 // the client and gets the elicitation Sluice sent. Every message it receives is kept.
-async function modernClient(s, onApproval, { elicitation = { form: {} } } = {}) {
+async function modernClient(s, onApproval, { elicitation = { form: {} }, era = 'modern' } = {}) {
   const command = throughSluice(fixtureServer('dual-era-server.mjs'), sluiceArgs(s));
   const transport = new StdioClientTransport({ command: command[0], args: command.slice(1), stderr: 'pipe' });
   const client = new Client(
     { name: 'era-approvals', version: '1.0.0' },
-    { capabilities: { elicitation }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    { capabilities: { elicitation }, ...(era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}) },
   );
   client.prompts = [];
   client.setRequestHandler('elicitation/create', async (request) => {
@@ -181,6 +181,38 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
     const sql = "SELECT json_extract(record, '$.principal') FROM events WHERE kind = 'approval' AND json_extract(record, '$.decision') = 'approved' AND json_extract(record, '$.reason') LIKE 'approved at the client%' ORDER BY seq LIMIT 1";
     const approvedBy = spawnSync('sqlite3', [s.db, sql], { encoding: 'utf8' });
     assert.equal(approvedBy.stdout.trim(), 'agent', 'the approval is audited with the principal at the client');
+    await client.close();
+  });
+});
+
+describe('a 2025 client that declared elicitation, holding a call for approval', () => {
+  it("gets Sluice's own elicitation/create while the call waits, and the call runs once approved", async () => {
+    const s = setup();
+    const client = await modernClient(
+      s,
+      (params) => {
+        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+        return { action: 'accept', content: {} };
+      },
+      { era: 'legacy' },
+    );
+    assert.equal(client.getProtocolEra(), 'legacy');
+    const result = await client.callTool(scale);
+    assert.match(text(result), /deployments_scale ran/);
+    assert.equal(client.prompts.length, 1);
+    assert.match(client.prompts[0].message, /holds tools\/call "deployments_scale"/);
+    assert.equal(client.wire.some((m) => m.result?.resultType), false, 'no 2026 vocabulary on a 2025 connection');
+    assert.equal((await client.reached('deployments_scale')).length, 1);
+    await client.close();
+  });
+
+  it('cancels the approval request when the human at the client declines, and says so', async () => {
+    const s = setup();
+    const client = await modernClient(s, () => ({ action: 'decline' }), { era: 'legacy' });
+    const result = await client.callTool(scale);
+    assert.equal(result.isError, true);
+    assert.match(text(result), /was cancelled \(the client declined at Sluice's approval prompt\)/);
+    assert.deepEqual(await client.reached('deployments_scale'), []);
     await client.close();
   });
 });

@@ -717,5 +717,36 @@ TEST_CASE("a 2025 client's era is fixed by initialize, and Sluice's own requests
   });
 }
 
+TEST_CASE("a request of Sluice's own to the client gets its answer there, which the upstream never sees") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    std::optional<json> answer;
+    const auto id = h.session.ask_client("elicitation/create", {{"message", "approve?"}},
+                                         [&](const Message& response) { answer = response.body(); });
+    const auto asked = co_await receive_json(h.client);
+    CHECK(asked["method"] == "elicitation/create");
+    CHECK(asked["id"] == id);
+    h.client.send(result(id, {{"action", "accept"}}));
+    h.client.send(request(7, "ping"));
+    const auto first_at_server = co_await receive_json(h.server);
+    CHECK(first_at_server["id"] == 7);  // the answer did not go upstream before it
+    REQUIRE(answer.has_value());
+    CHECK((*answer)["result"]["action"] == "accept");
+
+    // Withdrawn before it is answered: the client is told, and a late answer goes on
+    // like any response.
+    const auto second = h.session.ask_client("elicitation/create", json::object(), [&](const Message&) { FAIL("called"); });
+    const auto asked_again = co_await receive_json(h.client);
+    CHECK(asked_again["id"] == second);
+    h.session.withdraw_from_client(second, "decided");
+    const auto cancelled = co_await receive_json(h.client);
+    CHECK(cancelled["method"] == "notifications/cancelled");
+    CHECK(cancelled["params"]["requestId"] == second);
+  });
+}
+
 }  // namespace
 }  // namespace sluice::proxy
