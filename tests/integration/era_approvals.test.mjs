@@ -32,6 +32,7 @@ function setup({ clientMayApprove = false, uiPort } = {}) {
       'policy:\n  default: allow\n  rules:\n' +
       '    - name: scaling\n      match: { tool: deployments_scale }\n      action: require_approval\n' +
       '      reason: scaling changes capacity\n' +
+      '    - name: deploys\n      match: { tool: deploy }\n      action: require_approval\n' +
       (uiPort ? `ui:\n  address: 127.0.0.1:${uiPort}\n` : ''),
   );
   return { dir, db, config };
@@ -181,6 +182,31 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
     const sql = "SELECT json_extract(record, '$.principal') FROM events WHERE kind = 'approval' AND json_extract(record, '$.decision') = 'approved' AND json_extract(record, '$.reason') LIKE 'approved at the client%' ORDER BY seq LIMIT 1";
     const approvedBy = spawnSync('sqlite3', [s.db, sql], { encoding: 'utf8' });
     assert.equal(approvedBy.stdout.trim(), 'agent', 'the approval is audited with the principal at the client');
+    await client.close();
+  });
+});
+
+describe('a held call whose upstream then asks the client a question of its own', () => {
+  it('is approved once, and the upstream round that follows is the same call', async () => {
+    // deploy is held by Sluice, and once released the upstream asks for confirmation
+    // with an input_required round of its own: the retry of that round is not held again.
+    const s = setup();
+    const client = await modernClient(s, (params) => {
+      if (/holds tools\/call/.test(params.message)) {
+        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+        return { action: 'accept', content: {} };
+      }
+      return { action: 'accept', content: { confirm: true } };
+    });
+    const result = await client.callTool({ name: 'deploy', arguments: { env: 'prod' } });
+    assert.match(text(result), /deploy ran with {"env":"prod"}/);
+    assert.deepEqual(
+      client.prompts.map((p) => (/holds tools\/call/.test(p.message) ? 'sluice' : p.message)),
+      ['sluice', 'Deploy to prod?'],
+    );
+    const requested = spawnSync('sqlite3', [s.db, "SELECT count(*) FROM approvals WHERE json_extract(record, '$.tool') = 'deploy'"], { encoding: 'utf8' });
+    assert.equal(Number(requested.stdout.trim()), 1, 'one approval request for the call');
+    assert.equal((await client.reached('deploy')).length, 1);
     await client.close();
   });
 });
