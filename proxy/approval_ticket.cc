@@ -10,8 +10,8 @@
 #include <iterator>
 #include <stdexcept>
 
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+#include <nlohmann/json.hpp>
 
 #include "mcp/digest.h"
 #include "mcp/random_id.h"
@@ -35,14 +35,17 @@ std::string read_or_create_key(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     const auto key = mcp::random_hex(key_bytes);
-    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+    const bool written =
+        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!written) throw key_error(path, std::string("cannot write the new key: ") + std::strerror(errno));
     return key;
   }
-  if (errno != EEXIST) throw key_error(path, std::string("cannot create the key file: ") + std::strerror(errno));
+  if (errno != EEXIST)
+    throw key_error(path, std::string("cannot create the key file: ") + std::strerror(errno));
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) throw key_error(path, std::string("cannot read: ") + std::strerror(errno));
+  if (::stat(path.c_str(), &info) != 0)
+    throw key_error(path, std::string("cannot read: ") + std::strerror(errno));
   if ((info.st_mode & 077) != 0) {
     throw key_error(path, "others may read the key (mode " + std::to_string(info.st_mode & 0777) +
                               "); `chmod 600` it, or delete it and Sluice makes a new one");
@@ -78,7 +81,8 @@ std::optional<ApprovalTicket> TicketSeal::open(std::string_view state) const {
   const auto body = state.substr(0, dot);
   const auto mac = mcp::from_hex(state.substr(dot + 1));
   const auto expected = mcp::hmac_sha256(key_, body);
-  if (!mac || mac->size() != expected.size() || CRYPTO_memcmp(mac->data(), expected.data(), expected.size()) != 0) {
+  if (!mac || mac->size() != expected.size() ||
+      CRYPTO_memcmp(mac->data(), expected.data(), expected.size()) != 0) {
     return std::nullopt;
   }
   // Sealed by this key, so the text is Sluice's own; parsed defensively all the same.
@@ -87,9 +91,10 @@ std::optional<ApprovalTicket> TicketSeal::open(std::string_view state) const {
   const auto payload = json::parse(*decoded, nullptr, false);
   if (!payload.is_object()) return std::nullopt;
   ApprovalTicket ticket;
-  for (auto [field, key] : {std::pair{&ticket.approval_id, "approval"}, std::pair{&ticket.tool, "tool"},
-                            std::pair{&ticket.arguments_hash, "argumentsHash"}, std::pair{&ticket.principal, "principal"},
-                            std::pair{&ticket.expires, "expires"}}) {
+  for (auto [field, key] :
+       {std::pair{&ticket.approval_id, "approval"}, std::pair{&ticket.tool, "tool"},
+        std::pair{&ticket.arguments_hash, "argumentsHash"}, std::pair{&ticket.principal, "principal"},
+        std::pair{&ticket.expires, "expires"}}) {
     const auto found = payload.find(key);
     if (found == payload.end() || !found->is_string()) return std::nullopt;
     *field = found->get<std::string>();

@@ -44,7 +44,8 @@ struct Harness {
 const json modern = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                      {"io.modelcontextprotocol/clientCapabilities", json::object()}};
 
-TEST_CASE("sluice-kube serves a 2026-07-28 client: discover, resultType and serverInfo on every result, no ping") {
+TEST_CASE(
+    "sluice-kube serves a 2026-07-28 client: discover, resultType and serverInfo on every result, no ping") {
   asio::io_context io;
   Harness h(io);
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -70,8 +71,10 @@ TEST_CASE("sluice-kube serves a 2026-07-28 client: discover, resultType and serv
     h.send(4, "ping", {{"_meta", modern}});
     const auto ping = co_await h.answer();
     CHECK(ping["error"]["code"] == -32601);
-    h.send(5, "tools/list", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"},
-                                                                  {"io.modelcontextprotocol/clientCapabilities", json::object()}}}});
+    h.send(5, "tools/list",
+           {{"_meta",
+             {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"},
+              {"io.modelcontextprotocol/clientCapabilities", json::object()}}}});
     const auto other = co_await h.answer();
     CHECK(other["error"]["code"] == -32022);
     CHECK(other["error"]["data"]["supported"] == json::array({"2026-07-28"}));

@@ -15,7 +15,7 @@ namespace sluice::proxy {
 namespace {
 
 const ApprovalTicket ticket{"0123456789abcdef0123456789abcdef", "pods_delete", std::string(64, 'a'), "agent",
-                            "2026-12-02T08:00:00.000000Z", std::nullopt};
+                            "2026-12-02T08:00:00.000000Z",      std::nullopt};
 
 std::filesystem::path scratch_dir() {
   char pattern[] = "/tmp/sluice-ticket-XXXXXX";
