@@ -476,6 +476,12 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
     case HoldOutcome::approved: strip_ticket(message, *ticket); break;
     case HoldOutcome::pending: co_return Verdict::answer(ask_for_approval(exchange, result.request, *ticket));
     case HoldOutcome::cancelled: co_return cancelled(exchange, result.request);
+    case HoldOutcome::unrecorded:
+      // Sealed by this key, but the request is gone (a Sluice without an audit log restarted).
+      co_return Verdict::answer(mcp::Message::error(
+          message.id(), invalid_params,
+          "Invalid params: approval request " + ticket->approval_id +
+              " is not known to this Sluice; nothing was forwarded. Call again without requestState to ask anew"));
     default: break;
   }
   co_return settled(exchange, result);
