@@ -11,9 +11,12 @@ using json = nlohmann::json;
 
 // Newest first: an unknown requested version is answered with the newest.
 const std::vector<std::string> kProtocolVersions = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+const std::string kModernVersion = "2026-07-28";
 
+constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
+constexpr int kUnsupportedProtocolVersion = -32022;
 
 }  // namespace
 
@@ -26,6 +29,31 @@ McpServer::McpServer(const asio::any_io_executor& executor, mcp::Transport& tran
       calls_done_(executor) {}
 
 void McpServer::reply(const mcp::Message& message) { transport_.send(message.wire()); }
+
+void McpServer::reply_result(const json& id, json result) {
+  if (era_ == mcp::ProtocolEra::modern) {
+    result["_meta"]["io.modelcontextprotocol/serverInfo"] = {{"name", identity_.name}, {"version", identity_.version}};
+  }
+  reply(mcp::own_result(era_, id, std::move(result)));
+}
+
+bool McpServer::refuse_modern_envelope(const mcp::Message& message) {
+  const auto envelope = mcp::modern_envelope(message);
+  const auto version = envelope.find(mcp::protocol_version_meta_key);
+  if (message.method() == "server/discover" && version == envelope.end()) return false;
+  if (version == envelope.end() || !envelope.contains(mcp::client_capabilities_meta_key)) {
+    reply(mcp::Message::error(message.id(), kInvalidParams,
+                              "Invalid params: a 2026-07-28 request carries io.modelcontextprotocol/protocolVersion "
+                              "and io.modelcontextprotocol/clientCapabilities in its _meta"));
+    return true;
+  }
+  if (*version != kModernVersion) {
+    reply(mcp::Message::error(message.id(), kUnsupportedProtocolVersion, "Unsupported protocol version",
+                              {{"supported", json::array({kModernVersion})}, {"requested", *version}}));
+    return true;
+  }
+  return false;
+}
 
 asio::awaitable<void> McpServer::run() {
   const mcp::ParseLimits limits;
@@ -54,7 +82,28 @@ void McpServer::handle(const mcp::Message& message) {
   if (!message.is_request()) return;  // notifications and responses need no answer
   const auto method = message.method();
   const json& id = message.id();
-  if (method == "initialize") {
+  if (era_ == mcp::ProtocolEra::undetermined) era_ = mcp::era_of_opening(message);
+  if (era_ == mcp::ProtocolEra::modern) {
+    if (refuse_modern_envelope(message)) return;
+    if (method == "initialize" || method == "ping") {
+      reply(mcp::Message::error(id, method == "ping" ? kMethodNotFound : kInvalidRequest,
+                                "this connection speaks " + kModernVersion + ", which has no " + std::string(method)));
+      return;
+    }
+  }
+  if (method == "server/discover") {
+    json result = {{"supportedVersions", json::array({kModernVersion})},
+                   {"capabilities", {{"tools", json::object()}}},
+                   {"ttlMs", 0},
+                   {"cacheScope", "private"}};
+    if (!identity_.instructions.empty()) result["instructions"] = identity_.instructions;
+    // A 2025-era connection does not know the method: it is not in its revisions.
+    if (era_ != mcp::ProtocolEra::modern) {
+      reply(mcp::Message::error(id, kMethodNotFound, "Method not found: server/discover"));
+    } else {
+      reply_result(id, std::move(result));
+    }
+  } else if (method == "initialize") {
     std::string version = kProtocolVersions.front();
     const auto& params = message.params();
     if (params.is_object() && params.contains("protocolVersion") && params["protocolVersion"].is_string()) {
@@ -73,7 +122,13 @@ void McpServer::handle(const mcp::Message& message) {
   } else if (method == "tools/list") {
     json tools = json::array();
     for (const auto& tool : tools_) tools.push_back(tool.definition);
-    reply(mcp::Message::result(id, {{"tools", std::move(tools)}}));
+    json result = {{"tools", std::move(tools)}};
+    if (era_ == mcp::ProtocolEra::modern) {
+      // The tools are the same for everyone, but Kubernetes access is per kubeconfig.
+      result["ttlMs"] = 0;
+      result["cacheScope"] = "private";
+    }
+    reply_result(id, std::move(result));
   } else if (method == "tools/call") {
     ++calls_in_flight_;
     asio::co_spawn(executor_, call_tool(id, message.params()), [this, id](const std::exception_ptr& error) {
@@ -114,7 +169,7 @@ asio::awaitable<void> McpServer::call_tool(json id, json params) {
     spdlog::info("{}: {}", name, failure);
     result = {{"content", {{{"type", "text"}, {"text", failure}}}}, {"isError", true}};
   }
-  reply(mcp::Message::result(id, std::move(result)));
+  reply_result(id, std::move(result));
 }
 
 }  // namespace sluice::kube

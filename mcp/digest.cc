@@ -24,6 +24,17 @@ std::string sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest.data()), length);
 }
 
+std::string hmac_sha256(std::string_view key, std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  std::size_t length = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), mac.data(), mac.size(),
+                &length) == nullptr) {
+    throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
+  }
+  return std::string(reinterpret_cast<const char*>(mac.data()), length);
+}
+
 std::string to_hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

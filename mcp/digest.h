@@ -18,6 +18,9 @@ std::string canonical_json(const nlohmann::json& value);
 
 // The raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view bytes);
+// The raw 32-byte HMAC-SHA256 (RFC 2104) of `bytes` under `key`: what Sluice signs
+// its own requestState with.
+std::string hmac_sha256(std::string_view key, std::string_view bytes);
 std::string to_hex(std::string_view bytes);
 // Nullopt unless `hex` is an even number of hex digits (either case).
 std::optional<std::string> from_hex(std::string_view hex);

@@ -1,13 +1,10 @@
 #include "mcp/http_server_session.h"
 
-#include <openssl/rand.h>
-
 #include <charconv>
-#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
-#include "mcp/digest.h"
+#include "mcp/random_id.h"
 #include "mcp/sse.h"
 
 namespace sluice::mcp {
@@ -48,14 +45,6 @@ PostSummary summarize_post(const Parsed& parsed) {
     }
   }
   return summary;
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
-    throw std::runtime_error("the system's random number generator failed");
-  }
-  return to_hex(raw);
 }
 
 ServerStream::ServerStream(const asio::any_io_executor& executor, std::string id, bool json_answer,

@@ -157,7 +157,4 @@ class HttpServerSession final : public Transport {
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };
 
-// `bytes` cryptographically random bytes, hex encoded: session ids.
-std::string random_hex(std::size_t bytes);
-
 }  // namespace sluice::mcp

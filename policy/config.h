@@ -148,10 +148,19 @@ struct AuditConfig {
 };
 
 // How a call that needs approval is held (docs/approvals.md).
-enum class HoldMode { wait, defer };
+// How a held call meets its client. automatic: the best channel the client declared
+// (a 2026-07-28 client with elicitation gets input_required), else wait.
+enum class HoldMode { automatic, wait, defer };
 
 struct ApprovalConfig {
-  HoldMode hold = HoldMode::wait;
+  HoldMode hold = HoldMode::automatic;
+  // A single-user desktop: the person at the client is the approver, and accepting
+  // Sluice's form at the client approves the call. Off: only a recorded decision of an
+  // allowed approver (UI, CLI) releases a call.
+  bool client_may_approve = false;
+  // The key that seals Sluice's requestState; empty: a key in memory (tickets do not
+  // outlive the process). Defaults to beside the audit log.
+  std::string state_key;
   std::chrono::seconds timeout{600};
   std::chrono::seconds progress_interval{10};
 };

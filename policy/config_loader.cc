@@ -49,7 +49,7 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
         "checkpoint_file"}},
       {"ui", {"address", "users", "local_approver"}},
       {"ui.users[]", {"name", "password", "roles"}},
-      {"approval", {"hold", "timeout", "progress_interval"}},
+      {"approval", {"hold", "timeout", "progress_interval", "client_may_approve", "state_key"}},
       {"dry_run", {"argument"}},
   };
   return table;
@@ -525,12 +525,11 @@ Config parse(const YAML::Node& root, const std::string& source) {
   if (const auto approval = root["approval"]) {
     reader.expect_map(approval, "approval", "approval");
     if (approval["hold"]) {
-      // auto is the design's default; until Sluice speaks the client's own channels
-      // (input_required, tasks) it behaves as wait, which is what auto falls back to.
       config.approval.hold = reader.choice<policy::HoldMode>(
           approval["hold"], "approval.hold",
           [](std::string_view text) -> std::optional<policy::HoldMode> {
-            if (text == "wait" || text == "auto") return policy::HoldMode::wait;
+            if (text == "auto") return policy::HoldMode::automatic;
+            if (text == "wait") return policy::HoldMode::wait;
             if (text == "defer") return policy::HoldMode::defer;
             return std::nullopt;
           },
@@ -540,6 +539,15 @@ Config parse(const YAML::Node& root, const std::string& source) {
     if (approval["progress_interval"]) {
       config.approval.progress_interval = reader.duration(approval["progress_interval"], "approval.progress_interval");
     }
+    if (const auto may = approval["client_may_approve"]) {
+      const auto flag = reader.scalar_value(may, "approval.client_may_approve");
+      if (!flag.is_boolean()) reader.fail(may, "approval.client_may_approve", "expected true or false");
+      config.approval.client_may_approve = flag.get<bool>();
+    }
+    if (approval["state_key"]) config.approval.state_key = reader.string(approval["state_key"], "approval.state_key");
+  }
+  if (config.approval.state_key.empty() && !config.audit.path.empty()) {
+    config.approval.state_key = config.audit.path + ".approval-key";
   }
   if (const auto ui = root["ui"]) config.ui = read_ui(reader, ui);
   if (const auto dry_run = root["dry_run"]) {
@@ -742,7 +750,10 @@ std::string to_yaml(const Config& config) {
     out << YAML::EndMap;
   }
   out << YAML::Key << "approval" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "hold" << YAML::Value << (config.approval.hold == HoldMode::defer ? "defer" : "wait");
+  out << YAML::Key << "hold" << YAML::Value
+      << (config.approval.hold == HoldMode::defer ? "defer" : config.approval.hold == HoldMode::wait ? "wait" : "auto");
+  out << YAML::Key << "client_may_approve" << YAML::Value << config.approval.client_may_approve;
+  if (!config.approval.state_key.empty()) out << YAML::Key << "state_key" << YAML::Value << literal(config.approval.state_key);
   out << YAML::Key << "timeout" << YAML::Value << (std::to_string(config.approval.timeout.count()) + "s");
   out << YAML::Key << "progress_interval" << YAML::Value
       << (std::to_string(config.approval.progress_interval.count()) + "s");

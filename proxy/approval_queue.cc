@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "mcp/digest.h"
+#include "mcp/random_id.h"
 
 namespace sluice::proxy {
 namespace {
@@ -21,14 +21,6 @@ using Clock = std::chrono::system_clock;
 // is held. SQLite has no cross-process notification; PRAGMA data_version is cheap.
 constexpr std::chrono::milliseconds store_poll_interval{200};
 constexpr std::int64_t max_listed = 500;
-
-std::string new_approval_id() {
-  std::random_device random;
-  std::uniform_int_distribution<unsigned> nibble(0, 15);
-  std::string id(32, '0');
-  for (auto& c : id) c = "0123456789abcdef"[nibble(random)];
-  return id;
-}
 
 std::string this_holder() {
   char host[256] = {};
@@ -48,14 +40,8 @@ std::string audit_time_in(std::chrono::seconds delay) {
   return std::string(text) + now.substr(19);  // keeps the fraction and the Z
 }
 
-// Time left until an audit time, or zero.
-Clock::duration until(const std::string& audit_time) {
-  std::tm utc{};
-  if (strptime(audit_time.c_str(), "%Y-%m-%dT%H:%M:%S", &utc) == nullptr) return Clock::duration::zero();
-  const auto at = Clock::from_time_t(timegm(&utc));
-  return std::max(Clock::duration::zero(), at - Clock::now() + std::chrono::seconds(1));
-}
-
+// The one reading of an audit time (audit_time_now's form, to the microsecond); the
+// epoch for text that is not one.
 Clock::time_point time_of(const std::string& audit_time) {
   std::tm utc{};
   if (strptime(audit_time.c_str(), "%Y-%m-%dT%H:%M:%S", &utc) == nullptr) return Clock::time_point{};
@@ -63,14 +49,19 @@ Clock::time_point time_of(const std::string& audit_time) {
   return Clock::from_time_t(timegm(&utc)) + std::chrono::microseconds(micros);
 }
 
+// Time left until an audit time, or zero.
+Clock::duration until(const std::string& audit_time) {
+  return std::max(Clock::duration::zero(), time_of(audit_time) - Clock::now());
+}
+
 double seconds_between(const std::string& from, const std::string& to) {
   return std::max(0.0, std::chrono::duration<double>(time_of(to) - time_of(from)).count());
 }
 
 std::string elapsed_text(const std::string& created) {
-  std::tm utc{};
-  if (strptime(created.c_str(), "%Y-%m-%dT%H:%M:%S", &utc) == nullptr) return "?";
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - Clock::from_time_t(timegm(&utc)));
+  const auto at = time_of(created);
+  if (at == Clock::time_point{}) return "?";
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - at);
   if (seconds.count() < 120) return std::to_string(seconds.count()) + "s";
   return std::to_string(seconds.count() / 60) + "m";
 }
@@ -139,6 +130,7 @@ ApprovalQueue::ApprovalQueue(const asio::any_io_executor& executor, audit::Audit
       reader_(std::move(reader)),
       redactor_(redactor),
       config_(config),
+      tickets_(TicketSeal::from_key_file(config_.state_key)),
       holder_(this_holder()),
       watch_wake_(executor) {
   if (reader_) asio::co_spawn(executor_, watch_store(), asio::detached);
@@ -151,7 +143,7 @@ ApprovalQueue::~ApprovalQueue() {
 
 asio::awaitable<std::optional<audit::ApprovalRecord>> ApprovalQueue::create(HoldRequest request) {
   audit::ApprovalRecord record;
-  record.id = new_approval_id();
+  record.id = mcp::random_hex(16);
   record.session = std::move(request.session);
   record.principal = std::move(request.principal);
   record.upstream = std::move(request.upstream);
@@ -188,8 +180,30 @@ asio::awaitable<HoldResult> ApprovalQueue::wait(HoldRequest request, std::functi
   if (!created) co_return HoldResult{HoldOutcome::unrecorded, {}};
   const auto id = created->id;
   held(id);
+  co_await settle(id, progress);
+  auto found = live_.find(id);
+  HoldResult result{HoldOutcome::cancelled, found != live_.end() ? found->second.record : *created};
+  if (found != live_.end()) live_.erase(found);
+  switch (result.request.state) {
+    case audit::ApprovalState::approved:
+      result.outcome = HoldOutcome::approved;
+      result.request.consumed = true;
+      changed(result.request, "sluice", "consumed: the approved call is forwarded");
+      break;
+    case audit::ApprovalState::denied: result.outcome = HoldOutcome::denied; break;
+    case audit::ApprovalState::expired: result.outcome = HoldOutcome::expired; break;
+    case audit::ApprovalState::cancelled:
+    case audit::ApprovalState::pending: result.outcome = HoldOutcome::cancelled; break;
+  }
+  co_return result;
+}
+
+asio::awaitable<void> ApprovalQueue::settle(const std::string& id,
+                                            const std::function<void(const std::string&)>& progress) {
+  const auto alive = alive_;
   const auto changed_event = live_.at(id).changed;
-  const auto settled = [this, &id] {
+  const auto settled = [this, &id, &alive] {
+    if (!*alive) return true;
     const auto found = live_.find(id);
     return found == live_.end() || found->second.record.state != audit::ApprovalState::pending;
   };
@@ -208,21 +222,74 @@ asio::awaitable<HoldResult> ApprovalQueue::wait(HoldRequest request, std::functi
                " elapsed, rule " + record.rule + ")");
     }
   }
-  auto found = live_.find(id);
-  HoldResult result{HoldOutcome::cancelled, found != live_.end() ? found->second.record : *created};
-  if (found != live_.end()) live_.erase(found);
-  switch (result.request.state) {
-    case audit::ApprovalState::approved:
-      result.outcome = HoldOutcome::approved;
-      result.request.consumed = true;
-      changed(result.request, "sluice", "consumed: the approved call is forwarded");
-      break;
-    case audit::ApprovalState::denied: result.outcome = HoldOutcome::denied; break;
-    case audit::ApprovalState::expired: result.outcome = HoldOutcome::expired; break;
-    case audit::ApprovalState::cancelled:
-    case audit::ApprovalState::pending: result.outcome = HoldOutcome::cancelled; break;
+}
+
+asio::awaitable<HoldResult> ApprovalQueue::open(HoldRequest request) {
+  const auto created = co_await create(std::move(request));
+  if (!created) co_return HoldResult{HoldOutcome::unrecorded, {}};
+  asio::co_spawn(executor_, settle_alone(created->id), asio::detached);
+  co_return HoldResult{HoldOutcome::pending, *created};
+}
+
+asio::awaitable<void> ApprovalQueue::settle_alone(std::string id) {
+  const auto alive = alive_;
+  const std::function<void(const std::string&)> no_progress;
+  co_await settle(id, no_progress);
+  if (!*alive) co_return;
+  const auto found = live_.find(id);
+  if (found == live_.end()) co_return;
+  const auto record = found->second.record;
+  live_.erase(found);
+  if (!writer_) remember_ended(record);
+}
+
+std::optional<audit::ApprovalRecord> ApprovalQueue::lookup(const std::string& id) {
+  if (const auto found = live_.find(id); found != live_.end()) return found->second.record;
+  if (reader_) return reader_->approval(id);
+  for (const auto& record : memory_history_) {
+    if (record.id == id) return record;
   }
-  co_return result;
+  return std::nullopt;
+}
+
+asio::awaitable<HoldResult> ApprovalQueue::poll(const std::string& id, std::chrono::milliseconds long_poll) {
+  if (const auto found = live_.find(id); found != live_.end()) {
+    const auto changed_event = found->second.changed;
+    const auto settled = [this, &id] {
+      const auto live = live_.find(id);
+      return live == live_.end() || live->second.record.state != audit::ApprovalState::pending;
+    };
+    const auto left = until(found->second.record.expires);
+    co_await changed_event->wait_for(settled, std::min<Clock::duration>(left, long_poll));
+  }
+  auto record = lookup(id);
+  if (!record) co_return HoldResult{HoldOutcome::unrecorded, {}};
+  if (expire(*record, audit::audit_time_now())) changed(*record, "sluice", "expired");
+  switch (record->state) {
+    case audit::ApprovalState::pending: co_return HoldResult{HoldOutcome::pending, *record};
+    case audit::ApprovalState::denied: co_return HoldResult{HoldOutcome::denied, *record};
+    case audit::ApprovalState::expired: co_return HoldResult{HoldOutcome::expired, *record};
+    case audit::ApprovalState::cancelled: co_return HoldResult{HoldOutcome::cancelled, *record};
+    case audit::ApprovalState::approved: break;
+  }
+  // The store learns of a consumption a moment later; this process knows at once.
+  if (record->consumed || !consumed_here_.insert(id).second) co_return HoldResult{HoldOutcome::used, *record};
+  record->consumed = true;
+  changed(*record, "sluice", "consumed: the approved call is forwarded");
+  co_return HoldResult{HoldOutcome::approved, *record};
+}
+
+bool ApprovalQueue::approve_at_client(const std::string& id, const std::string& principal) {
+  const auto found = live_.find(id);
+  if (found == live_.end() || found->second.record.state != audit::ApprovalState::pending) return false;
+  auto record = found->second.record;
+  const auto now = audit::audit_time_now();
+  record.state = audit::ApprovalState::approved;
+  record.decided = now;
+  record.comment = "approved at the client (approval.client_may_approve)";
+  record.votes.push_back({principal, true, record.comment, now});
+  changed(record, principal, "approved at the client (approval.client_may_approve)");
+  return true;
 }
 
 std::vector<audit::ApprovalRecord> ApprovalQueue::candidates(audit::ApprovalState state) {
@@ -295,11 +362,15 @@ void ApprovalQueue::changed(const audit::ApprovalRecord& record, const std::stri
     found->second.record = record;
     found->second.changed->notify_all();
   } else if (!writer_ && record.state != audit::ApprovalState::pending) {
-    std::erase_if(memory_history_, [&](const audit::ApprovalRecord& old) { return old.id == record.id; });
-    memory_history_.insert(memory_history_.begin(), record);
-    if (memory_history_.size() > static_cast<std::size_t>(max_listed)) memory_history_.pop_back();
+    remember_ended(record);
   }
   publish(record);
+}
+
+void ApprovalQueue::remember_ended(const audit::ApprovalRecord& record) {
+  std::erase_if(memory_history_, [&](const audit::ApprovalRecord& old) { return old.id == record.id; });
+  memory_history_.insert(memory_history_.begin(), record);
+  if (memory_history_.size() > static_cast<std::size_t>(max_listed)) memory_history_.pop_back();
 }
 
 void ApprovalQueue::publish(const audit::ApprovalRecord& record) {

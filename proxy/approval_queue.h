@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "mcp/asio.h"
 #include "mcp/async_event.h"
 #include "policy/config.h"
+#include "proxy/approval_ticket.h"
 #include "webui/approval_desk.h"
 #include "webui/metrics.h"
 
@@ -45,6 +47,7 @@ struct HoldRequest {
 
 enum class HoldOutcome {
   approved,    // run the call, once
+  used,        // approved, and its one call already ran: a replay
   denied,
   expired,
   cancelled,   // the client cancelled or went away: answer nothing
@@ -74,14 +77,28 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   // hold: defer. An approved request for the same tool, arguments and principal is
   // consumed (approved); else the pending one, or a new one (pending).
   asio::awaitable<HoldResult> defer(HoldRequest request);
+  // hold in band (a 2026-07-28 client answered input_required): records the request
+  // and lets it expire on its own; the client comes back with poll().
+  asio::awaitable<HoldResult> open(HoldRequest request);
+  // The state of request `id`, waiting up to `long_poll` while it is pending so that a
+  // client that retries at once does not spin. An approved request is consumed here,
+  // by the one call it releases; asked again, it is `used`.
+  asio::awaitable<HoldResult> poll(const std::string& id, std::chrono::milliseconds long_poll);
+  // approval.client_may_approve: the person at the client approved (they are the
+  // approver; there is no second pair of eyes to ask). False if not pending.
+  bool approve_at_client(const std::string& id, const std::string& principal);
   // The client cancelled the call, or went away.
   void cancel(const std::string& id, const std::string& why);
+  // Request `id` wherever it is: live, in the store, or in the in-memory history.
+  std::optional<audit::ApprovalRecord> lookup(const std::string& id);
   // Pending requests whose Sluice is gone (it crashed, or was killed) become cancelled.
   void cancel_orphans();
 
   // Pending requests, how requests ended and how long they waited, for /metrics.
   void report_to(webui::SluiceMetrics& metrics) { metrics_ = &metrics; }
   [[nodiscard]] const policy::ApprovalConfig& config() const { return config_; }
+  // Seals and opens the requestState of calls held in band.
+  [[nodiscard]] const TicketSeal& tickets() const { return tickets_; }
   [[nodiscard]] std::size_t held() const { return live_.size(); }
 
   // webui::ApprovalDesk
@@ -99,9 +116,17 @@ class ApprovalQueue final : public webui::ApprovalDesk {
     std::shared_ptr<mcp::AsyncEvent> changed;
   };
   asio::awaitable<std::optional<audit::ApprovalRecord>> create(HoldRequest request);
+  // Waits until the live request `id` is decided or expires (marking it expired), or
+  // is cancelled; `progress` (may be empty) is called every progress_interval.
+  asio::awaitable<void> settle(const std::string& id, const std::function<void(const std::string&)>& progress);
+  // Nobody is held for a request opened in band: it settles (or expires) on its own,
+  // and then leaves the live set; poll() finds it in the store or the history.
+  asio::awaitable<void> settle_alone(std::string id);
   // Records a change made here (expiry, cancellation, consumption) and tells everyone.
   void changed(const audit::ApprovalRecord& record, const std::string& actor, const std::string& what);
   void publish(const audit::ApprovalRecord& record);
+  // Without a store: keeps an ended request for history() and poll().
+  void remember_ended(const audit::ApprovalRecord& record);
   // Picks up decisions that other processes wrote to the store.
   asio::awaitable<void> watch_store();
   void reload_from_store();
@@ -113,9 +138,11 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   std::unique_ptr<audit::SqliteStore> reader_;
   const audit::Redactor& redactor_;
   policy::ApprovalConfig config_;
+  TicketSeal tickets_;
   std::string holder_;
   std::map<std::string, Live, std::less<>> live_;
   std::vector<audit::ApprovalRecord> memory_history_;  // without a store
+  std::set<std::string, std::less<>> consumed_here_;    // approvals poll() released
   std::map<std::uint64_t, std::function<void(const webui::ApprovalView&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   webui::SluiceMetrics* metrics_ = nullptr;

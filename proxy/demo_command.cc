@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mcp/digest.h"
+#include "mcp/random_id.h"
 #include "policy/config_loader.h"
 #include "proxy/bundled_binary.h"
 #include "proxy/demo_agent.h"
@@ -17,7 +18,6 @@
 #include "proxy/demo_policy.h"
 #include "proxy/run_command.h"
 #include "webui/password.h"
-#include "webui/request_guard.h"
 
 namespace sluice::proxy {
 namespace {
@@ -202,9 +202,9 @@ int demo_command(Arguments& args) {
   const auto kube = bundled("sluice-kube");
   const auto cluster_program = bundled("sluice-demo-cluster");
 
-  const auto password = webui::random_hex(6);
+  const auto password = mcp::random_hex(6);
   // Only the digest goes into the file; the token itself is printed, for the clients.
-  const auto token = webui::random_hex(16);
+  const auto token = mcp::random_hex(16);
   DemoSetup setup{kube,           dir / "kubeconfig", dir / "audit.db",
                   listen_address, agent_principal,    mcp::sha256_hex(token),
                   ui_address,     approver,           webui::hash_password(password)};

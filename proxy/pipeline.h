@@ -12,6 +12,7 @@
 
 #include "mcp/asio.h"
 #include "mcp/message.h"
+#include "mcp/protocol_era.h"
 #include "policy/decision.h"
 
 namespace sluice::proxy {
@@ -27,11 +28,26 @@ class SessionContext {
   [[nodiscard]] virtual const std::string& id() const = 0;
   // Who is calling: the authenticated principal, or on stdio the local user.
   [[nodiscard]] virtual const std::string& principal() const = 0;
-  // Sends a request of Sluice's own to the upstream and returns its response, which
-  // the client never sees; nullopt when the upstream is gone.
+  // The protocol era the client opened the connection in; every result Sluice makes
+  // itself is shaped for it (mcp::own_result).
+  [[nodiscard]] virtual mcp::ProtocolEra era() const = 0;
+  // What the client declared it can do (`initialize` capabilities, or the modern
+  // envelope's clientCapabilities); an empty object until it said.
+  [[nodiscard]] virtual const mcp::json& client_capabilities() const = 0;
+  // Sends a request of Sluice's own to the upstream, in the client's era (a modern
+  // request carries the client's envelope: a dual-era upstream must not be opened in
+  // another era than the client's), and returns its response, which the client never
+  // sees; nullopt when the upstream is gone.
   virtual asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) = 0;
   // Sends a notification of Sluice's own to the client (progress while a call is held).
   virtual void notify_client(const mcp::Message& notification) = 0;
+  // Sends a request of Sluice's own to the client (2025 era: an elicitation while a
+  // call is held), from an id range clients' peers do not use; `answered` gets the
+  // client's response, which goes no further. Returns the id, to withdraw it.
+  virtual std::string ask_client(std::string_view method, mcp::json params,
+                                 std::function<void(const mcp::Message&)> answered) = 0;
+  // Tells the client a request of Sluice's own is no longer wanted (it is forgotten).
+  virtual void withdraw_from_client(const std::string& id, std::string_view reason) = 0;
   // Runs `gone` once if the client cancels the request with this id, or goes away,
   // before it is answered; forgotten when it is answered. Runs at once if the request
   // is no longer awaited.
@@ -45,6 +61,10 @@ struct Exchange {
   SessionContext& session;
   // Set by the policy filter on a tools/call, for the filters that record or act on it.
   std::optional<policy::Decision> decision = std::nullopt;
+  // Set by the policy filter on a tools/call that retries one the upstream answered
+  // with input_required (2026-07-28): the call was decided, approved and recorded in
+  // its first round, whose request id this is; a retry is the same call, not another.
+  std::optional<mcp::json> retry_of = std::nullopt;
 };
 
 class Verdict {

@@ -1,9 +1,10 @@
 #include "proxy/session.h"
 
-#include <random>
 #include <utility>
 
 #include <spdlog/spdlog.h>
+
+#include "mcp/random_id.h"
 
 namespace sluice::proxy {
 
@@ -24,6 +25,7 @@ struct Session::BatchReply {
 namespace {
 
 constexpr std::string_view own_id_prefix = "sluice-";
+constexpr std::string_view own_client_id_prefix = "sluice-client-";
 
 bool is_own_id(const mcp::json& id) {
   return id.is_string() && id.get_ref<const std::string&>().starts_with(own_id_prefix);
@@ -38,14 +40,6 @@ void log_message(Direction direction, const mcp::Message& message, std::string_v
 
 }  // namespace
 
-std::string new_session_id() {
-  std::random_device random;
-  std::uniform_int_distribution<unsigned> nibble(0, 15);
-  std::string id(32, '0');
-  for (auto& c : id) c = "0123456789abcdef"[nibble(random)];
-  return id;
-}
-
 Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, mcp::Transport& upstream,
                  Pipeline& pipeline, SessionOptions options)
     : executor_(executor),
@@ -53,7 +47,7 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       upstream_(upstream),
       pipeline_(pipeline),
       options_(options),
-      id_(new_session_id()),
+      id_(mcp::random_hex(16)),
       own_responses_(executor),
       upstream_end_(executor),
       pipeline_left_(executor) {}
@@ -148,7 +142,25 @@ void Session::accept_from_client(mcp::Parsed parsed) {
 }
 
 void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
+  if (message.is_response() && message.id().is_string() &&
+      message.id().get_ref<const std::string&>().starts_with(own_client_id_prefix)) {
+    // An answer to Sluice's own request: it stops here. (A late one, to a withdrawn
+    // request, goes on like any response; the upstream ignores ids it never used.)
+    const auto found = own_client_requests_.find(message.id().get<std::string>());
+    if (found != own_client_requests_.end()) {
+      auto answered = std::move(found->second);
+      own_client_requests_.erase(found);
+      answered(message);
+      return;
+    }
+  }
   if (message.is_request()) {
+    if (era_ == mcp::ProtocolEra::undetermined) {
+      era_ = mcp::era_of_opening(message);
+      spdlog::debug("session {}: the client speaks the {} era ({} opened the connection)", id_, mcp::to_string(era_),
+                    message.method());
+    }
+    remember_client(message);
     auto key = mcp::id_key(message.id());
     const bool reserved = is_own_id(message.id());
     if (reserved || client_requests_.contains(key)) {
@@ -166,6 +178,20 @@ void Session::admit_client_message(mcp::Message message, const std::shared_ptr<B
     forget_cancelled(message);
   }
   process(Direction::client_to_server, std::move(message));
+}
+
+void Session::remember_client(const mcp::Message& request) {
+  const auto& params = request.params();
+  if (era_ == mcp::ProtocolEra::legacy && request.method() == "initialize" && params.is_object()) {
+    const auto capabilities = params.find("capabilities");
+    if (capabilities != params.end() && capabilities->is_object()) client_capabilities_ = *capabilities;
+  }
+  if (era_ != mcp::ProtocolEra::modern) return;
+  auto envelope = mcp::modern_envelope(request);
+  if (envelope.empty()) return;
+  const auto capabilities = envelope.find(mcp::client_capabilities_meta_key);
+  if (capabilities != envelope.end() && capabilities->is_object()) client_capabilities_ = *capabilities;
+  modern_envelope_ = std::move(envelope);
 }
 
 void Session::accept_from_upstream(mcp::Parsed parsed) {
@@ -206,6 +232,14 @@ asio::awaitable<std::optional<mcp::Message>> Session::ask_upstream(std::string_v
   if (upstream_ended_ || !upstream_.can_send()) co_return std::nullopt;
   const auto id = std::string(own_id_prefix) + std::to_string(next_own_request_++);
   own_requests_.emplace(id, std::nullopt);
+  if (era_ == mcp::ProtocolEra::modern && !modern_envelope_.empty()) {
+    if (!params.is_object()) params = mcp::json::object();
+    auto& meta = params["_meta"];
+    if (!meta.is_object()) meta = mcp::json::object();
+    for (const auto& [key, value] : modern_envelope_.items()) {
+      if (!meta.contains(key)) meta[key] = value;
+    }
+  }
   upstream_.send(mcp::Message::request(id, method, std::move(params)).wire());
   const bool answered = co_await own_responses_.wait_for(
       [&] { return own_requests_.at(id).has_value() || upstream_ended_; }, options_.own_request_timeout);
@@ -331,6 +365,19 @@ void Session::fail_pending_requests(mcp::Error error, const std::string& detail)
 }
 
 void Session::notify_client(const mcp::Message& notification) { client_.send(notification.wire()); }
+
+std::string Session::ask_client(std::string_view method, mcp::json params,
+                                std::function<void(const mcp::Message&)> answered) {
+  auto id = std::string(own_client_id_prefix) + std::to_string(next_own_request_++);
+  own_client_requests_.emplace(id, std::move(answered));
+  client_.send(mcp::Message::request(id, method, std::move(params)).wire());
+  return id;
+}
+
+void Session::withdraw_from_client(const std::string& id, std::string_view reason) {
+  if (own_client_requests_.erase(id) == 0) return;
+  client_.send(mcp::Message::notification("notifications/cancelled", {{"requestId", id}, {"reason", reason}}).wire());
+}
 
 void Session::on_request_gone(const mcp::json& id, std::function<void()> gone) {
   auto key = mcp::id_key(id);

@@ -39,8 +39,13 @@ class Session final : public SessionContext {
 
   [[nodiscard]] const std::string& id() const override { return id_; }
   [[nodiscard]] const std::string& principal() const override { return options_.principal; }
+  [[nodiscard]] mcp::ProtocolEra era() const override { return era_; }
+  [[nodiscard]] const mcp::json& client_capabilities() const override { return client_capabilities_; }
   asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) override;
   void notify_client(const mcp::Message& notification) override;
+  std::string ask_client(std::string_view method, mcp::json params,
+                         std::function<void(const mcp::Message&)> answered) override;
+  void withdraw_from_client(const std::string& id, std::string_view reason) override;
   void on_request_gone(const mcp::json& id, std::function<void()> gone) override;
 
   // Relays until the client closes its side or the upstream's side ends. When the
@@ -70,6 +75,8 @@ class Session final : public SessionContext {
   void accept_from_client(mcp::Parsed parsed);
   void accept_from_upstream(mcp::Parsed parsed);
   void admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch);
+  // The era's record of who the client is: its capabilities, and its modern envelope.
+  void remember_client(const mcp::Message& request);
   void process(Direction direction, mcp::Message message);
   asio::awaitable<void> filter_and_deliver(Direction direction, mcp::Message message);
   void deliver(Direction direction, mcp::Message message);
@@ -85,6 +92,11 @@ class Session final : public SessionContext {
   Pipeline& pipeline_;
   SessionOptions options_;
   std::string id_;
+  // Decided by the client's first request, once; and the envelope of its latest
+  // modern request, which Sluice's own requests to the upstream carry.
+  mcp::ProtocolEra era_ = mcp::ProtocolEra::undetermined;
+  mcp::json modern_envelope_ = mcp::json::object();
+  mcp::json client_capabilities_ = mcp::json::object();
   // Keyed by id_key(): client->server requests awaiting their response, and
   // server->client requests awaiting theirs. The two id spaces overlap freely.
   std::unordered_map<std::string, PendingRequest> client_requests_;
@@ -95,14 +107,13 @@ class Session final : public SessionContext {
   // ids of that form). Their responses, also late ones, stop here.
   std::unordered_map<std::string, std::optional<mcp::Message>> own_requests_;
   std::uint64_t next_own_request_ = 0;
+  // Sluice's own requests to the client ("sluice-client-N"), by id, awaiting the answer.
+  std::unordered_map<std::string, std::function<void(const mcp::Message&)>> own_client_requests_;
   mcp::AsyncEvent own_responses_;
   bool upstream_ended_ = false;
   mcp::AsyncEvent upstream_end_;
   std::size_t in_pipeline_ = 0;
   mcp::AsyncEvent pipeline_left_;
 };
-
-// A random 128-bit id, hex encoded.
-std::string new_session_id();
 
 }  // namespace sluice::proxy

@@ -1,12 +1,9 @@
 #include "webui/request_guard.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
-#include <stdexcept>
 
-#include "mcp/digest.h"
 
 namespace sluice::webui {
 namespace {
@@ -90,14 +87,6 @@ std::optional<std::string> find_cookie(std::string_view header, std::string_view
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
-    throw std::runtime_error("the OS random generator failed");
-  }
-  return mcp::to_hex(raw);
 }
 
 }  // namespace sluice::webui

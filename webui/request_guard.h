@@ -38,7 +38,4 @@ std::optional<std::string> find_cookie(std::string_view header, std::string_view
 
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-// `bytes` random bytes from the OS CSPRNG, as lowercase hex.
-std::string random_hex(std::size_t bytes);
-
 }  // namespace sluice::webui

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "webui/request_guard.h"
+#include "mcp/random_id.h"
 
 namespace sluice::webui {
 
@@ -13,7 +13,7 @@ const UiSession& SessionStore::create(std::string user, std::vector<std::string>
     });
     sessions_.erase(oldest);
   }
-  UiSession session{random_hex(16), random_hex(16), std::move(user), std::move(roles), now, now};
+  UiSession session{mcp::random_hex(16), mcp::random_hex(16), std::move(user), std::move(roles), now, now};
   auto id = session.id;
   return sessions_.insert_or_assign(std::move(id), std::move(session)).first->second;
 }

@@ -23,6 +23,7 @@
 #include "audit/sqlite_store.h"
 #include "audit/verifier.h"
 #include "mcp/digest.h"
+#include "mcp/random_id.h"
 #include "webui/assets.h"
 #include "webui/html.h"
 #include "webui/password.h"
@@ -268,7 +269,7 @@ class UiServer::State : public std::enable_shared_from_this<UiServer::State> {
       decoy_.salt = std::string(16, 'x');
     }
     if (options_.local_approver.empty()) options_.local_approver = os_user_name();
-    local_csrf_ = random_hex(16);
+    local_csrf_ = mcp::random_hex(16);
     if (!options_.metrics) {
       own_metrics_ = std::make_unique<Metrics>();
       options_.metrics = own_metrics_.get();

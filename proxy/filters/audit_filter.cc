@@ -10,6 +10,15 @@ using mcp::json;
 // Sluice's own error: outside -32768..-32000, which MCP reserves.
 constexpr std::size_t summary_chars = 200;
 constexpr std::size_t redaction_window = 16 * 1024;
+// Calls awaiting a retry of their input round, per session; past this the oldest
+// is forgotten, and its retry is recorded as a call of its own.
+constexpr std::size_t max_input_rounds = 256;
+
+bool asks_for_input(const mcp::Message& response) {
+  if (response.is_error_response()) return false;
+  const auto& result = response.body()["result"];
+  return result.is_object() && result.value("resultType", "") == "input_required";
+}
 
 void truncate_utf8(std::string& text, std::size_t limit) {
   if (text.size() <= limit) return;
@@ -65,6 +74,14 @@ asio::awaitable<Verdict> AuditFilter::on_message(Exchange& exchange) {
   if (message.is_request() && message.method() == "tools/call") co_return Verdict::forward();
   if (exchange.direction == Direction::server_to_client && message.is_response()) {
     const auto found = calls_.find(mcp::id_key(message.id()));
+    if (found != calls_.end() && asks_for_input(message)) {
+      // Not the call's outcome yet: the client answers the upstream's questions and retries.
+      if (input_rounds_.size() >= max_input_rounds) input_rounds_.erase(input_rounds_.begin());
+      auto key = mcp::id_key(found->second.first_id);
+      input_rounds_.insert_or_assign(std::move(key), std::move(found->second));
+      calls_.erase(found);
+      co_return Verdict::forward();
+    }
     if (found != calls_.end()) {
       auto event = event_for(exchange, "outcome");
       event.method = "tools/call";
@@ -95,6 +112,16 @@ asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdi
   if (exchange.direction != Direction::client_to_server || !message.is_request() || message.method() != "tools/call") {
     co_return;
   }
+  // Sluice asking again, in a round of its own, about a call it recorded in its first.
+  if (exchange.retry_of && verdict.kind() == Verdict::Kind::answer && asks_for_input(verdict.response())) co_return;
+  if (exchange.retry_of && verdict.kind() == Verdict::Kind::forward) {
+    const auto round = input_rounds_.find(mcp::id_key(*exchange.retry_of));
+    if (round != input_rounds_.end()) {
+      calls_.insert_or_assign(mcp::id_key(message.id()), std::move(round->second));
+      input_rounds_.erase(round);
+      co_return;
+    }
+  }
   auto event = event_for(exchange, "decision");
   const auto& params = message.params();
   if (params.is_object() && params.contains("name") && params["name"].is_string()) {
@@ -104,12 +131,11 @@ asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdi
   if (params.is_object() && params.contains("arguments")) {
     event.arguments = redactor_.redact(params["arguments"], &secrets);
   }
+  const bool refused = verdict.kind() == Verdict::Kind::answer && verdict.response().is_error_response();
+  if (refused) event.detail = verdict.response().body()["error"].value("message", "");
   if (!exchange.decision) {
-    // Refused before any decision (malformed, unknown tool, bad arguments).
+    // Refused before any decision (malformed, unknown tool, bad arguments, a forged approval).
     event.outcome = "refused";
-    if (verdict.kind() == Verdict::Kind::answer && verdict.response().is_error_response()) {
-      event.detail = verdict.response().body()["error"].value("message", "");
-    }
     writer_.record(std::move(event));
     co_return;
   }
@@ -122,6 +148,7 @@ asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdi
   event.arguments_hash = decision.arguments_hash;
   if (verdict.kind() != Verdict::Kind::forward) {
     // Answered by Sluice: nothing reaches the upstream, so nothing needs to wait.
+    if (refused) event.outcome = "refused";
     writer_.record(std::move(event));
     co_return;
   }
@@ -132,7 +159,9 @@ asio::awaitable<void> AuditFilter::on_verdict(Exchange& exchange, Verdict& verdi
     verdict = Verdict::answer(mcp::Message::error(message.id(), mcp::Error::audit_unavailable, writer_.last_error()));
     co_return;
   }
-  calls_.insert_or_assign(mcp::id_key(message.id()), CallInFlight{std::move(tool), std::chrono::steady_clock::now(), std::move(secrets)});
+  calls_.insert_or_assign(mcp::id_key(message.id()),
+                          CallInFlight{std::move(tool), std::chrono::steady_clock::now(), std::move(secrets),
+                                       exchange.retry_of ? *exchange.retry_of : message.id()});
 }
 
 }  // namespace sluice::proxy

@@ -34,9 +34,14 @@ class AuditFilter final : public Filter {
     // Values redacted from the arguments: scrubbed from the result too, which may
     // echo them.
     std::vector<std::string> secrets;
+    mcp::json first_id;
   };
-  // Forwarded tools/call requests awaiting their result, by id_key.
+  // Forwarded tools/call requests awaiting their result, by id_key; and those the
+  // upstream answered with input_required, by the id_key of their first round, until
+  // the client's retry (Exchange::retry_of) takes them on: one call, one record of
+  // its decision and one of its outcome, however many rounds it takes.
   std::unordered_map<std::string, CallInFlight> calls_;
+  std::unordered_map<std::string, CallInFlight> input_rounds_;
 };
 
 }  // namespace sluice::proxy

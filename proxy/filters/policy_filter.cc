@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/digest.h"
 #include "mcp/message.h"
+#include "mcp/protocol_era.h"
 #include "policy/argument_check.h"
 
 namespace sluice::proxy {
@@ -13,23 +15,35 @@ using mcp::json;
 // Sluice's own `_meta` key, under a prefix of its own: MCP reserves
 // io.modelcontextprotocol/ and mcp/.
 constexpr const char* decision_meta_key = "dev.sluice/decision";
-constexpr const char* modern_meta_prefix = "io.modelcontextprotocol/";
 constexpr int invalid_params = -32602;
 // A paginated listing longer than this is not walked to the end by Sluice itself.
 constexpr int max_refresh_pages = 100;
+// Calls remembered per session: forwarded and unanswered, or awaiting a retry. Past
+// this, the oldest round is forgotten (its retry is then decided afresh).
+constexpr std::size_t max_remembered_calls = 256;
 
-// The 2026-07-28 envelope of a request (`_meta` entries under io.modelcontextprotocol/),
-// empty for a legacy request.
-json modern_meta(const mcp::Message& request) {
-  json meta = json::object();
-  const auto& params = request.params();
-  if (!params.is_object()) return meta;
-  const auto it = params.find("_meta");
-  if (it == params.end() || !it->is_object()) return meta;
-  for (const auto& [key, value] : it->items()) {
-    if (key.starts_with(modern_meta_prefix)) meta[key] = value;
-  }
-  return meta;
+// Which retry continues which input round: the same tool, the same arguments, and
+// upstream's requestState echoed byte for byte (or absent on both).
+std::string round_key(const std::string& tool, const std::string& arguments_hash, const json& request_state) {
+  return tool + '\n' + arguments_hash + '\n' + (request_state.is_string() ? "s" + request_state.get<std::string>() : "-");
+}
+
+json member(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  const auto found = object.find(key);
+  return found == object.end() ? json(nullptr) : *found;
+}
+
+// Sluice's own key in a 2026-07-28 input round (`inputRequests`, `inputResponses`),
+// under its own prefix.
+constexpr const char* approval_input_key = "dev.sluice/approval";
+
+std::string who_may_approve(const audit::ApprovalRecord& held, bool client_may_approve) {
+  std::string roles;
+  for (const auto& role : held.approver_roles) roles += (roles.empty() ? "" : ", ") + role;
+  auto who = roles.empty() ? std::string("an approver") : "an approver with the role " + roles;
+  if (held.quorum > 1) who = std::to_string(held.quorum) + " approvers (" + (roles.empty() ? "approver" : roles) + ")";
+  return client_may_approve ? "you (approval.client_may_approve), or " + who : who;
 }
 
 json decision_meta(const policy::Decision& decision) {
@@ -46,15 +60,13 @@ json decision_meta(const policy::Decision& decision) {
 }
 
 // A tool result in the upstream's place: the model reads `text` and can adapt.
-mcp::Message tool_result(const mcp::Message& request, const std::string& text, bool is_error,
-                         const policy::Decision& decision) {
+mcp::Message tool_result(const Exchange& exchange, const std::string& text, bool is_error) {
   json result = {
       {"content", json::array({{{"type", "text"}, {"text", text}}})},
       {"isError", is_error},
-      {"_meta", {{decision_meta_key, decision_meta(decision)}}},
+      {"_meta", {{decision_meta_key, decision_meta(*exchange.decision)}}},
   };
-  if (!modern_meta(request).empty()) result["resultType"] = "complete";
-  return mcp::Message::result(request.id(), std::move(result));
+  return mcp::own_result(exchange.session.era(), exchange.message.id(), std::move(result));
 }
 
 std::string json_quoted(const std::string& text) { return json(text).dump(); }
@@ -72,15 +84,30 @@ PolicyFilter::PolicyFilter(const policy::Config& config, const policy::PolicyEng
 asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
   auto& message = exchange.message;
   if (exchange.direction == Direction::client_to_server) {
-    if (message.is_request() && message.method() == "tools/call") co_return co_await decide_call(exchange);
+    if (message.is_request() && message.method() == "tools/call") {
+      auto verdict = co_await decide_call(exchange);
+      if (verdict.kind() == Verdict::Kind::forward && exchange.decision && forwarded_calls_.size() < max_remembered_calls) {
+        forwarded_calls_.insert_or_assign(
+            mcp::id_key(message.id()),
+            DecidedCall{message.params()["name"].get<std::string>(), *exchange.decision,
+                        exchange.retry_of ? *exchange.retry_of : message.id()});
+      }
+      co_return verdict;
+    }
     if (message.is_request() && message.method() == "tools/list") {
       const auto& params = message.params();
       const bool first_page = !params.is_object() || !params.contains("cursor");
       tools_list_requests_.insert_or_assign(mcp::id_key(message.id()), first_page);
     }
+    if (message.method() == "notifications/cancelled") {
+      // A cancelled call may never be answered: it is not awaited any more.
+      const auto cancelled = member(message.params(), "requestId");
+      if (!cancelled.is_null()) forwarded_calls_.erase(mcp::id_key(cancelled));
+    }
     co_return Verdict::forward();
   }
   if (message.is_response()) {
+    learn_input_round(message);
     const auto found = tools_list_requests_.find(mcp::id_key(message.id()));
     if (found != tools_list_requests_.end()) {
       const bool first_page = found->second;
@@ -91,6 +118,44 @@ asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
     catalog_.mark_stale();
   }
   co_return Verdict::forward();
+}
+
+void PolicyFilter::learn_input_round(const mcp::Message& response) {
+  const auto found = forwarded_calls_.find(mcp::id_key(response.id()));
+  if (found == forwarded_calls_.end()) return;
+  auto call = std::move(found->second);
+  forwarded_calls_.erase(found);
+  const auto result = member(response.body(), "result");
+  if (member(result, "resultType") != "input_required") return;
+  if (input_rounds_.size() >= max_remembered_calls) input_rounds_.erase(input_rounds_.begin());
+  auto key = round_key(call.tool, call.decision.arguments_hash, member(result, "requestState"));
+  input_rounds_.insert_or_assign(std::move(key), std::move(call));
+}
+
+// A retry that echoes the upstream's requestState (and brings inputResponses) for the
+// same tool and arguments continues that call under its first decision: the policy is
+// not asked again, no second approval is sought, and the audit log keeps one record.
+// A retry that matches no round Sluice saw is just a new call, decided afresh.
+bool PolicyFilter::continue_input_round(Exchange& exchange, const std::string& tool, const json& arguments) {
+  const auto& params = exchange.message.params();
+  const auto state = member(params, "requestState");
+  if (state.is_null() && member(params, "inputResponses").is_null()) return false;
+  const auto found = input_rounds_.find(round_key(tool, mcp::sha256_hex(mcp::canonical_json(arguments)), state));
+  if (found == input_rounds_.end()) return false;
+  exchange.decision = std::move(found->second.decision);
+  exchange.retry_of = std::move(found->second.first_id);
+  input_rounds_.erase(found);
+  spdlog::info("session {}: tools/call {}: a retry of an input round, continued under its first decision ({})",
+               exchange.session.id(), tool, exchange.decision->rule);
+  return true;
+}
+
+// A dry run the upstream itself performs, where the tool takes the dry-run argument.
+bool PolicyFilter::mark_dry_run(Exchange& exchange, const std::string& tool) {
+  const auto& argument = config_.dry_run.argument;
+  if (!catalog_.takes_argument(tool, argument)) return false;
+  exchange.message.mutable_body()["params"]["arguments"][argument] = true;
+  return true;
 }
 
 void PolicyFilter::learn_tools(Exchange& exchange, bool first_page) {
@@ -121,12 +186,10 @@ void PolicyFilter::learn_tools(Exchange& exchange, bool first_page) {
 }
 
 asio::awaitable<void> PolicyFilter::refresh_catalog(Exchange& exchange) {
-  const auto meta = modern_meta(exchange.message);
   std::optional<std::string> cursor;
   for (int page = 0; page < max_refresh_pages; ++page) {
     json params = json::object();
     if (cursor) params["cursor"] = *cursor;
-    if (!meta.empty()) params["_meta"] = meta;
     const auto response = co_await exchange.session.ask_upstream("tools/list", std::move(params));
     if (!response || response->is_error_response()) co_return;
     const auto& result = response->body()["result"];
@@ -139,7 +202,8 @@ asio::awaitable<void> PolicyFilter::refresh_catalog(Exchange& exchange) {
   }
 }
 
-asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::string& tool, const json& arguments) {
+asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::string& tool, const json& arguments,
+                                            const std::optional<ApprovalTicket>& ticket) {
   auto& message = exchange.message;
   const auto& decision = *exchange.decision;
   HoldRequest request;
@@ -159,7 +223,9 @@ asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::strin
     request.quorum = rule.approval->quorum;
     request.approver_roles = rule.approval->approvers;
   }
-  const auto held_by = "Held for approval by Sluice policy (" + rule_and_reason(decision) + ")";
+  if (ticket || (approvals_.config().hold == policy::HoldMode::automatic && in_band(exchange.session))) {
+    co_return co_await hold_in_band(exchange, std::move(request), ticket);
+  }
 
   HoldResult result;
   if (approvals_.config().hold == policy::HoldMode::defer) {
@@ -195,48 +261,230 @@ asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::strin
     });
     // Named, not a temporary: GCC 12 destroys a temporary argument of a coroutine
     // call inside co_await twice.
-    std::function<void(const std::string&)> on_held = [this, watch, why](const std::string& held) {
+    std::string elicitation;
+    std::function<void(const std::string&)> on_held = [this, watch, why, &exchange, &elicitation](const std::string& held) {
       watch->approval_id = held;
-      if (watch->gone) approvals_.cancel(held, why);
+      if (watch->gone) {
+        approvals_.cancel(held, why);
+      } else {
+        elicit_while_held(exchange, held, elicitation);
+      }
     };
     result = co_await approvals_.wait(std::move(request), progress, on_held);
+    if (!elicitation.empty()) session.withdraw_from_client(elicitation, "the approval request was settled");
+    // Declined at Sluice's prompt: the client still waits for its answer.
+    if (result.outcome == HoldOutcome::cancelled && !watch->gone) co_return cancelled(exchange, result.request);
   }
+  co_return settled(exchange, result);
+}
+
+Verdict PolicyFilter::settled(Exchange& exchange, const HoldResult& result) {
+  const auto& message = exchange.message;
+  const auto& decision = *exchange.decision;
   const auto& held = result.request;
+  const auto held_by = "Held for approval by Sluice policy (" + rule_and_reason(decision) + ")";
   switch (result.outcome) {
     case HoldOutcome::approved:
       spdlog::info("session {}: tools/call {}: approved (request {}); forwarding the held arguments",
-                   exchange.session.id(), tool, held.id);
-      co_return Verdict::forward();
+                   exchange.session.id(), held.tool, held.id);
+      return Verdict::forward();
+    case HoldOutcome::used:
+      return Verdict::answer(mcp::Message::error(
+          message.id(), invalid_params,
+          "Invalid params: approval request " + held.id + " already released its one call; nothing was forwarded"));
     case HoldOutcome::denied: {
       std::string by;
       for (const auto& vote : held.votes) {
         if (!vote.approve) by = vote.approver;
       }
-      co_return Verdict::answer(tool_result(
-          message,
+      return Verdict::answer(tool_result(
+          exchange,
           "Denied by approver " + by + (held.comment.empty() ? "" : ": " + held.comment) + " (approval request " +
               held.id + ", " + rule_and_reason(decision) + "). The call was not run.",
-          true, decision));
+          true));
     }
     case HoldOutcome::expired:
-      co_return Verdict::answer(tool_result(
-          message,
+      return Verdict::answer(tool_result(
+          exchange,
           "The approval request " + held.id + " timed out at " + held.expires +
               " without a decision, so the call was not run. This is not a denial: ask an approver to decide and "
               "call again.",
-          true, decision));
+          true));
     case HoldOutcome::pending:
-      co_return Verdict::answer(tool_result(
-          message,
+      return Verdict::answer(tool_result(
+          exchange,
           held_by + ". Approval request " + held.id + " is pending (expires " + held.expires +
               "). Retry the same call, with the same arguments, after an approver has approved it; it then runs once.",
-          true, decision));
-    case HoldOutcome::cancelled: co_return Verdict::drop();
+          true));
+    case HoldOutcome::cancelled: return Verdict::drop();
     case HoldOutcome::unrecorded:
-      co_return Verdict::answer(mcp::Message::error(
+      return Verdict::answer(mcp::Message::error(
           message.id(), mcp::Error::audit_unavailable, "the approval request could not be recorded"));
   }
-  co_return Verdict::drop();
+  return Verdict::drop();
+}
+
+bool PolicyFilter::in_band(const SessionContext& session) const {
+  const auto& elicitation = member(session.client_capabilities(), "elicitation");
+  return session.era() == mcp::ProtocolEra::modern && elicitation.is_object();
+}
+
+// The input_required answer that tells a 2026-07-28 client, in the protocol, that a
+// human must approve the call, who, and where; its requestState is Sluice's sealed
+// ticket, which the client must bring back to learn the decision.
+// Sluice's elicitation for a held call, in either era: what is held, by which rule,
+// who may approve, and where.
+json PolicyFilter::approval_prompt(const Exchange& exchange, const audit::ApprovalRecord& held) const {
+  const bool client_may_approve = approvals_.config().client_may_approve;
+  const auto elicitation = member(exchange.session.client_capabilities(), "elicitation");
+  const bool url_mode = config_.ui && !client_may_approve && member(elicitation, "url").is_object();
+  auto text = "Sluice, the governance proxy in front of " + json_quoted(config_.upstream.name) + ", holds tools/call " +
+              json_quoted(held.tool) + " with arguments " + held.arguments.dump() + " for approval (" +
+              rule_and_reason(*exchange.decision) + "). It runs once " + who_may_approve(held, client_may_approve) +
+              " approves request " + held.id + " (expires " + held.expires + ")";
+  json params;
+  if (url_mode) {
+    params = {{"mode", "url"},
+              {"url", "http://" + config_.ui->address + "/approvals/" + held.id},
+              {"message", text + ", on this page of Sluice's approval UI."}};
+  } else {
+    json properties = json::object();
+    if (client_may_approve) {
+      properties["approve"] = {{"type", "boolean"}, {"title", "Approve this call"}, {"default", false}};
+      text += ". Approve it here to run it.";
+    } else {
+      text += ", in Sluice's approval UI or with `sluice approvals approve " + held.id +
+              "`. Answering here does not approve it: continue once it is decided.";
+    }
+    params = {{"mode", "form"}, {"message", text}, {"requestedSchema", {{"type", "object"}, {"properties", properties}}}};
+  }
+  // 2025-11-25 URL mode names the elicitation; 2026-07-28 learns the outcome by the retry.
+  if (url_mode && exchange.session.era() == mcp::ProtocolEra::legacy) params["elicitationId"] = held.id;
+  return params;
+}
+
+mcp::Message PolicyFilter::ask_for_approval(const Exchange& exchange, const audit::ApprovalRecord& held,
+                                            const ApprovalTicket& ticket) const {
+  auto params = approval_prompt(exchange, held);
+  auto meta = decision_meta(*exchange.decision);
+  meta["approval"] = held.id;
+  json result = {
+      {"resultType", "input_required"},
+      {"inputRequests", {{approval_input_key, {{"method", "elicitation/create"}, {"params", std::move(params)}}}}},
+      {"requestState", approvals_.tickets().seal(ticket)},
+      {"_meta", {{decision_meta_key, std::move(meta)}}},
+  };
+  return mcp::Message::result(exchange.message.id(), std::move(result));
+}
+
+// A retry that carries Sluice's ticket: a forgery, an altered ticket, one bound to
+// another call or caller, or Sluice's input key answered without a ticket, is refused
+// here, before any decision, and nothing reaches the upstream.
+std::optional<std::string> PolicyFilter::check_ticket(const Exchange& exchange, const std::string& tool,
+                                                      const json& arguments, std::optional<ApprovalTicket>& ticket) const {
+  const auto& params = exchange.message.params();
+  const auto state = member(params, "requestState");
+  const bool answers_ours = !member(member(params, "inputResponses"), approval_input_key).is_null();
+  const bool claims_ours = state.is_string() && TicketSeal::claims_ours(state.get_ref<const std::string&>());
+  if (!claims_ours) {
+    if (answers_ours) return "an answer to Sluice's approval (" + std::string(approval_input_key) + ") without Sluice's requestState";
+    return std::nullopt;
+  }
+  ticket = approvals_.tickets().open(state.get_ref<const std::string&>());
+  if (!ticket) return "the requestState is not one Sluice issued (forged or altered)";
+  if (ticket->tool != tool || ticket->arguments_hash != mcp::sha256_hex(mcp::canonical_json(arguments)) ||
+      ticket->principal != exchange.session.principal()) {
+    return "the requestState of approval request " + ticket->approval_id + " was issued for another call or caller";
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// What the upstream gets of a call released by its ticket: no trace of Sluice's round,
+// and its own requestState back if the call carried one.
+void strip_ticket(mcp::Message& message, const ApprovalTicket& ticket) {
+  auto& params = message.mutable_body()["params"];
+  if (const auto responses = params.find("inputResponses"); responses != params.end() && responses->is_object()) {
+    responses->erase(approval_input_key);
+    if (responses->empty()) params.erase("inputResponses");
+  }
+  if (ticket.upstream_state) {
+    params["requestState"] = *ticket.upstream_state;
+  } else {
+    params.erase("requestState");
+  }
+}
+
+}  // namespace
+
+Verdict PolicyFilter::cancelled(const Exchange& exchange, const audit::ApprovalRecord& held) const {
+  return Verdict::answer(tool_result(
+      exchange, "Approval request " + held.id + " was cancelled (" + held.comment + "). The call was not run.", true));
+}
+
+void PolicyFilter::elicit_while_held(Exchange& exchange, const std::string& approval_id, std::string& elicitation) {
+  auto& session = exchange.session;
+  if (approvals_.config().hold != policy::HoldMode::automatic || session.era() != mcp::ProtocolEra::legacy ||
+      !member(session.client_capabilities(), "elicitation").is_object()) {
+    return;
+  }
+  const auto held = approvals_.lookup(approval_id);
+  if (!held) return;
+  // The answer may come after this call's frame is gone: the callback owns what it needs.
+  elicitation = session.ask_client(
+      "elicitation/create", approval_prompt(exchange, *held),
+      [this, approval_id, principal = session.principal()](const mcp::Message& answer) {
+        const auto result = member(answer.body(), "result");
+        const auto action = member(result, "action");
+        if (action == "decline" || action == "cancel") {
+          approvals_.cancel(approval_id, "the client declined at Sluice's approval prompt");
+        } else if (action == "accept" && approvals_.config().client_may_approve &&
+                   member(member(result, "content"), "approve") == true) {
+          approvals_.approve_at_client(approval_id, principal);
+        }
+      });
+}
+
+asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequest request,
+                                                    const std::optional<ApprovalTicket>& ticket) {
+  auto& message = exchange.message;
+  if (!ticket) {
+    const auto tool = request.tool;
+    const auto opened = co_await approvals_.open(std::move(request));
+    if (opened.outcome == HoldOutcome::unrecorded) co_return settled(exchange, opened);
+    const auto state = member(message.params(), "requestState");
+    const ApprovalTicket fresh{opened.request.id, tool, exchange.decision->arguments_hash, exchange.session.principal(),
+                               opened.request.expires,
+                               state.is_string() ? std::optional<std::string>(state.get<std::string>()) : std::nullopt};
+    spdlog::info("session {}: tools/call {}: held in band (input_required), approval request {}", exchange.session.id(),
+                 tool, fresh.approval_id);
+    co_return Verdict::answer(ask_for_approval(exchange, opened.request, fresh));
+  }
+  // The client came back: what it answered at Sluice's prompt, then the decision.
+  const auto answer = member(member(message.params(), "inputResponses"), approval_input_key);
+  const auto action = member(answer, "action");
+  if (action == "decline" || action == "cancel") {
+    approvals_.cancel(ticket->approval_id, "the client declined at Sluice's approval prompt");
+  } else if (action == "accept" && approvals_.config().client_may_approve &&
+             member(member(answer, "content"), "approve") == true) {
+    approvals_.approve_at_client(ticket->approval_id, exchange.session.principal());
+  }
+  const auto long_poll = std::chrono::duration_cast<std::chrono::milliseconds>(approvals_.config().progress_interval);
+  const auto result = co_await approvals_.poll(ticket->approval_id, long_poll);
+  switch (result.outcome) {
+    case HoldOutcome::approved: strip_ticket(message, *ticket); break;
+    case HoldOutcome::pending: co_return Verdict::answer(ask_for_approval(exchange, result.request, *ticket));
+    case HoldOutcome::cancelled: co_return cancelled(exchange, result.request);
+    case HoldOutcome::unrecorded:
+      // Sealed by this key, but the request is gone (a Sluice without an audit log restarted).
+      co_return Verdict::answer(mcp::Message::error(
+          message.id(), invalid_params,
+          "Invalid params: approval request " + ticket->approval_id +
+              " is not known to this Sluice; nothing was forwarded. Call again without requestState to ask anew"));
+    default: break;
+  }
+  co_return settled(exchange, result);
 }
 
 asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
@@ -255,6 +503,16 @@ asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
     co_return refuse("params.arguments of tools/call must be an object");
   }
   const json& arguments = arguments_it == params.end() ? no_arguments : *arguments_it;
+
+  if (continue_input_round(exchange, tool, arguments)) {
+    if (exchange.decision->action == policy::Action::dry_run) mark_dry_run(exchange, tool);
+    co_return Verdict::forward();
+  }
+  std::optional<ApprovalTicket> ticket;
+  if (const auto forged = check_ticket(exchange, tool, arguments, ticket)) {
+    spdlog::warn("session {}: tools/call {}: refused: {}", exchange.session.id(), tool, *forged);
+    co_return refuse(*forged + "; nothing was forwarded");
+  }
 
   if (catalog_.find(tool) == nullptr || catalog_.stale()) co_await refresh_catalog(exchange);
   const auto* entry = catalog_.find(tool);
@@ -275,26 +533,30 @@ asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
                policy::to_string(decision.tool_class), policy::to_string(decision.policy_action), decision.rule,
                decision.reason, decision.monitor_only ? "; monitor mode, forwarded anyway" : "");
 
+  if (ticket) {
+    // A round of Sluice's own: the decision stands as the call's first round made it.
+    exchange.retry_of = ticket->approval_id;
+    if (decision.action != policy::Action::require_approval) {
+      approvals_.cancel(ticket->approval_id, "the policy no longer holds this call");
+      strip_ticket(message, *ticket);
+    }
+  }
   switch (decision.action) {
     case policy::Action::allow: co_return Verdict::forward();
     case policy::Action::deny:
-      co_return Verdict::answer(tool_result(message, "Denied by Sluice policy (" + rule_and_reason(decision) + ").",
-                                            true, decision));
+      co_return Verdict::answer(
+          tool_result(exchange, "Denied by Sluice policy (" + rule_and_reason(decision) + ").", true));
     case policy::Action::dry_run: {
-      const auto& argument = config_.dry_run.argument;
-      if (catalog_.takes_argument(tool, argument)) {
-        message.mutable_body()["params"]["arguments"][argument] = true;
-        co_return Verdict::forward();
-      }
+      if (mark_dry_run(exchange, tool)) co_return Verdict::forward();
       co_return Verdict::answer(tool_result(
-          message,
+          exchange,
           "DRY RUN: Sluice did not run this call (" + rule_and_reason(decision) + "). It would have called " +
               json_quoted(tool) + " with arguments " + arguments.dump() + ".",
-          false, decision));
+          false));
     }
-    case policy::Action::require_approval: co_return co_await hold(exchange, tool, arguments);
+    case policy::Action::require_approval: co_return co_await hold(exchange, tool, arguments, ticket);
   }
-  co_return Verdict::answer(tool_result(message, "Denied: Sluice reached an unknown decision.", true, decision));
+  co_return Verdict::answer(tool_result(exchange, "Denied: Sluice reached an unknown decision.", true));
 }
 
 }  // namespace sluice::proxy

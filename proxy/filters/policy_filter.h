@@ -4,6 +4,8 @@
 // outright.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -28,7 +30,24 @@ class PolicyFilter final : public Filter {
   asio::awaitable<Verdict> decide_call(Exchange& exchange);
   void learn_tools(Exchange& exchange, bool first_page);
   asio::awaitable<void> refresh_catalog(Exchange& exchange);
-  asio::awaitable<Verdict> hold(Exchange& exchange, const std::string& tool, const mcp::json& arguments);
+  asio::awaitable<Verdict> hold(Exchange& exchange, const std::string& tool, const mcp::json& arguments,
+                                const std::optional<ApprovalTicket>& ticket);
+  Verdict settled(Exchange& exchange, const HoldResult& result);
+  Verdict cancelled(const Exchange& exchange, const audit::ApprovalRecord& held) const;
+  // The 2026-07-28 channel: input_required with Sluice's elicitation and sealed ticket.
+  [[nodiscard]] bool in_band(const SessionContext& session) const;
+  asio::awaitable<Verdict> hold_in_band(Exchange& exchange, HoldRequest request,
+                                        const std::optional<ApprovalTicket>& ticket);
+  mcp::json approval_prompt(const Exchange& exchange, const audit::ApprovalRecord& held) const;
+  mcp::Message ask_for_approval(const Exchange& exchange, const audit::ApprovalRecord& held,
+                                const ApprovalTicket& ticket) const;
+  // The 2025 channel: Sluice's own elicitation/create to the client while the call waits.
+  void elicit_while_held(Exchange& exchange, const std::string& approval_id, std::string& elicitation);
+  std::optional<std::string> check_ticket(const Exchange& exchange, const std::string& tool, const mcp::json& arguments,
+                                          std::optional<ApprovalTicket>& ticket) const;
+  bool mark_dry_run(Exchange& exchange, const std::string& tool);
+  bool continue_input_round(Exchange& exchange, const std::string& tool, const mcp::json& arguments);
+  void learn_input_round(const mcp::Message& response);
 
   const policy::Config& config_;
   const policy::PolicyEngine& engine_;
@@ -37,6 +56,17 @@ class PolicyFilter final : public Filter {
   // Client tools/list requests awaiting their response, by id_key: true when the
   // request had no cursor (a new listing starts).
   std::unordered_map<std::string, bool> tools_list_requests_;
+  // A tools/call Sluice let through, as decided in its first round.
+  struct DecidedCall {
+    std::string tool;
+    policy::Decision decision;
+    mcp::json first_id;
+  };
+  // Forwarded tools/call requests awaiting the upstream's answer, by id_key; and the
+  // calls the upstream answered with input_required, awaiting the client's retry, by
+  // round_key (tool, argument hash, upstream's requestState).
+  std::unordered_map<std::string, DecidedCall> forwarded_calls_;
+  std::map<std::string, DecidedCall> input_rounds_;
 };
 
 }  // namespace sluice::proxy

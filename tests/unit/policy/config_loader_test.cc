@@ -484,6 +484,38 @@ TEST_CASE("only a require_approval rule takes approval settings") {
           "`approval`"));
 }
 
+TEST_CASE("how a held call meets its client: auto by default, and who may approve at the client") {
+  SECTION("the defaults") {
+    const auto config = load("");
+    CHECK(config.approval.hold == HoldMode::automatic);
+    CHECK_FALSE(config.approval.client_may_approve);
+    CHECK(config.approval.state_key.empty());
+  }
+  SECTION("each hold mode by name") {
+    CHECK(load("approval:\n  hold: auto\n").approval.hold == HoldMode::automatic);
+    CHECK(load("approval:\n  hold: wait\n").approval.hold == HoldMode::wait);
+    CHECK(load("approval:\n  hold: defer\n").approval.hold == HoldMode::defer);
+  }
+  SECTION("client_may_approve is a boolean") {
+    CHECK(load("approval:\n  client_may_approve: true\n").approval.client_may_approve);
+    CHECK_THAT(error_of("approval:\n  client_may_approve: yes please\n"),
+               StartsWith("sluice.yaml:2: approval.client_may_approve: expected true or false"));
+  }
+  SECTION("the state key lives beside the audit log unless named") {
+    CHECK(load("audit:\n  path: /var/lib/sluice/audit.db\n").approval.state_key ==
+          "/var/lib/sluice/audit.db.approval-key");
+    CHECK(load("audit:\n  path: a.db\napproval:\n  state_key: /etc/sluice/key\n").approval.state_key ==
+          "/etc/sluice/key");
+  }
+  SECTION("what is printed loads back the same") {
+    const auto config = load("audit:\n  path: a.db\napproval:\n  hold: auto\n  client_may_approve: true\n");
+    const auto again = load_config_text(to_yaml(config), "normalized");
+    CHECK(again.approval.hold == HoldMode::automatic);
+    CHECK(again.approval.client_may_approve);
+    CHECK(again.approval.state_key == "a.db.approval-key");
+  }
+}
+
 TEST_CASE("approval settings are checked") {
   const auto rule = [](const std::string& approval) {
     return "policy:\n  rules:\n    - name: a\n      match: {}\n      action: require_approval\n      "

@@ -665,5 +665,88 @@ TEST_CASE("a client request with an id of the form Sluice reserves is refused wi
   });
 }
 
+// Asks the upstream a tools/list of Sluice's own and returns the request the upstream saw.
+asio::awaitable<json> own_tools_list(asio::io_context& io, Harness& h) {
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { co_await h.session.ask_upstream("tools/list", json::object()); },
+      asio::detached);
+  auto own_request = co_await receive_json(h.server);
+  h.server.send(result(own_request["id"], {{"tools", json::array()}}));
+  co_return own_request;
+}
+
+TEST_CASE("a modern client's envelope travels on Sluice's own requests to the upstream") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    CHECK(h.session.era() == mcp::ProtocolEra::undetermined);
+    // A modern client's first message may be a tools/call: its _meta decides the era.
+    const json meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                       {"io.modelcontextprotocol/clientCapabilities", {{"elicitation", json::object()}}},
+                       {"progressToken", 4}};
+    h.client.send(request(1, "tools/call", {{"name", "pods_list"}, {"_meta", meta}}));
+    const auto call = co_await receive_json(h.server);
+    CHECK(call["id"] == 1);
+    CHECK(h.session.era() == mcp::ProtocolEra::modern);
+    CHECK(h.session.client_capabilities() == json{{"elicitation", json::object()}});
+    const auto own = co_await own_tools_list(io, h);
+    CHECK(own["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28");
+    CHECK(own["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["elicitation"] == json::object());
+    CHECK_FALSE(own["params"]["_meta"].contains("progressToken"));
+  });
+}
+
+TEST_CASE("a 2025 client's era is fixed by initialize, and Sluice's own requests claim no version") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(0, "initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", {{"roots", json::object()}}}}));
+    const auto initialize = co_await receive_json(h.server);
+    CHECK(initialize["id"] == 0);
+    h.client.send(request(1, "tools/list", {{"_meta", {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}}}}));
+    const auto list = co_await receive_json(h.server);
+    CHECK(list["id"] == 1);
+    CHECK(h.session.era() == mcp::ProtocolEra::legacy);
+    CHECK(h.session.client_capabilities() == json{{"roots", json::object()}});
+    const auto own = co_await own_tools_list(io, h);
+    CHECK_FALSE(own["params"].contains("_meta"));
+  });
+}
+
+TEST_CASE("a request of Sluice's own to the client gets its answer there, which the upstream never sees") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    std::optional<json> answer;
+    const auto id = h.session.ask_client("elicitation/create", {{"message", "approve?"}},
+                                         [&](const Message& response) { answer = response.body(); });
+    const auto asked = co_await receive_json(h.client);
+    CHECK(asked["method"] == "elicitation/create");
+    CHECK(asked["id"] == id);
+    h.client.send(result(id, {{"action", "accept"}}));
+    h.client.send(request(7, "ping"));
+    const auto first_at_server = co_await receive_json(h.server);
+    CHECK(first_at_server["id"] == 7);  // the answer did not go upstream before it
+    REQUIRE(answer.has_value());
+    CHECK((*answer)["result"]["action"] == "accept");
+
+    // Withdrawn before it is answered: the client is told, and a late answer goes on
+    // like any response.
+    const auto second = h.session.ask_client("elicitation/create", json::object(), [&](const Message&) { FAIL("called"); });
+    const auto asked_again = co_await receive_json(h.client);
+    CHECK(asked_again["id"] == second);
+    h.session.withdraw_from_client(second, "decided");
+    const auto cancelled = co_await receive_json(h.client);
+    CHECK(cancelled["method"] == "notifications/cancelled");
+    CHECK(cancelled["params"]["requestId"] == second);
+  });
+}
+
 }  // namespace
 }  // namespace sluice::proxy
