@@ -23,7 +23,7 @@ std::string_view describe(Error error) {
     case Error::message_too_large: return "Invalid Request: message too large";
     case Error::nesting_too_deep: return "Invalid Request: JSON nested too deeply";
     case Error::duplicate_id: return "Invalid Request: id already in use by a request in flight";
-    case Error::reserved_id: return "Invalid Request: string ids starting with \"sluice-\" are reserved for Sluice";
+    case Error::reserved_id: return "Invalid Request: this session reserves string ids starting with";
     case Error::upstream_exited: return "Upstream MCP server exited";
     case Error::audit_unavailable: return "Sluice could not write its audit log, so the call was not forwarded";
   }

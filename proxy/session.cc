@@ -24,11 +24,8 @@ struct Session::BatchReply {
 
 namespace {
 
-constexpr std::string_view own_id_prefix = "sluice-";
-constexpr std::string_view own_client_id_prefix = "sluice-client-";
-
-bool is_own_id(const mcp::json& id) {
-  return id.is_string() && id.get_ref<const std::string&>().starts_with(own_id_prefix);
+bool starts_with(const mcp::json& id, std::string_view prefix) {
+  return id.is_string() && id.get_ref<const std::string&>().starts_with(prefix);
 }
 
 void log_message(Direction direction, const mcp::Message& message, std::string_view what) {
@@ -48,6 +45,10 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       pipeline_(pipeline),
       options_(options),
       id_(mcp::random_hex(16)),
+      // Random per session, so that a Sluice in front of another Sluice can send its own
+      // requests through: the inner one reserves only the ids of its own session.
+      own_id_prefix_("sluice-" + mcp::random_hex(4) + "-"),
+      own_client_id_prefix_(own_id_prefix_ + "client-"),
       own_responses_(executor),
       upstream_end_(executor),
       pipeline_left_(executor) {}
@@ -142,8 +143,7 @@ void Session::accept_from_client(mcp::Parsed parsed) {
 }
 
 void Session::admit_client_message(mcp::Message message, const std::shared_ptr<BatchReply>& batch) {
-  if (message.is_response() && message.id().is_string() &&
-      message.id().get_ref<const std::string&>().starts_with(own_client_id_prefix)) {
+  if (message.is_response() && starts_with(message.id(), own_client_id_prefix_)) {
     // An answer to Sluice's own request: it stops here. (A late one, to a withdrawn
     // request, goes on like any response; the upstream ignores ids it never used.)
     const auto found = own_client_requests_.find(message.id().get<std::string>());
@@ -162,10 +162,10 @@ void Session::admit_client_message(mcp::Message message, const std::shared_ptr<B
     }
     remember_client(message);
     auto key = mcp::id_key(message.id());
-    const bool reserved = is_own_id(message.id());
+    const bool reserved = starts_with(message.id(), own_id_prefix_);
     if (reserved || client_requests_.contains(key)) {
       auto error = mcp::Message::error(message.id(), reserved ? mcp::Error::reserved_id : mcp::Error::duplicate_id,
-                                       reserved ? std::string() : key);
+                                       reserved ? own_id_prefix_ : key);
       if (batch) {
         if (batch->settle(&error.body())) client_.send(batch->responses.dump());
       } else {
@@ -217,7 +217,7 @@ void Session::accept_from_upstream(mcp::Parsed parsed) {
 }
 
 bool Session::take_own_response(mcp::Message& message) {
-  if (!message.is_response() || !is_own_id(message.id())) return false;
+  if (!message.is_response() || !starts_with(message.id(), own_id_prefix_)) return false;
   const auto found = own_requests_.find(message.id().get<std::string>());
   if (found == own_requests_.end()) {
     spdlog::debug("session {}: dropped a late answer to Sluice's own request {}", id_, message.id().dump());
@@ -230,7 +230,7 @@ bool Session::take_own_response(mcp::Message& message) {
 
 asio::awaitable<std::optional<mcp::Message>> Session::ask_upstream(std::string_view method, mcp::json params) {
   if (upstream_ended_ || !upstream_.can_send()) co_return std::nullopt;
-  const auto id = std::string(own_id_prefix) + std::to_string(next_own_request_++);
+  const auto id = own_id_prefix_ + std::to_string(next_own_request_++);
   own_requests_.emplace(id, std::nullopt);
   if (era_ == mcp::ProtocolEra::modern && !modern_envelope_.empty()) {
     if (!params.is_object()) params = mcp::json::object();
@@ -368,7 +368,7 @@ void Session::notify_client(const mcp::Message& notification) { client_.send(not
 
 std::string Session::ask_client(std::string_view method, mcp::json params,
                                 std::function<void(const mcp::Message&)> answered) {
-  auto id = std::string(own_client_id_prefix) + std::to_string(next_own_request_++);
+  auto id = own_client_id_prefix_ + std::to_string(next_own_request_++);
   own_client_requests_.emplace(id, std::move(answered));
   client_.send(mcp::Message::request(id, method, std::move(params)).wire());
   return id;

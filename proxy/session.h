@@ -103,11 +103,13 @@ class Session final : public SessionContext {
   std::unordered_map<std::string, std::string> server_requests_;
   // Who wants to know when a client request goes unanswered for good (a held call).
   std::unordered_map<std::string, std::vector<std::function<void()>>> gone_watchers_;
-  // Sluice's own requests to the upstream, by id ("sluice-N"; the client may not use
-  // ids of that form). Their responses, also late ones, stop here.
+  // Sluice's own requests to the upstream, by id (own_id_prefix_ + N; the client may not
+  // use ids of that form). Their responses, also late ones, stop here.
+  const std::string own_id_prefix_;         // "sluice-<8 random hex>-"
+  const std::string own_client_id_prefix_;  // own_id_prefix_ + "client-"
   std::unordered_map<std::string, std::optional<mcp::Message>> own_requests_;
   std::uint64_t next_own_request_ = 0;
-  // Sluice's own requests to the client ("sluice-client-N"), by id, awaiting the answer.
+  // Sluice's own requests to the client (own_client_id_prefix_ + N), by id, awaiting the answer.
   std::unordered_map<std::string, std::function<void(const mcp::Message&)>> own_client_requests_;
   mcp::AsyncEvent own_responses_;
   bool upstream_ended_ = false;

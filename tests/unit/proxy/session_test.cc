@@ -647,24 +647,6 @@ TEST_CASE("a request of Sluice's own gets no answer when the upstream ends first
   });
 }
 
-TEST_CASE("a client request with an id of the form Sluice reserves is refused without being forwarded") {
-  asio::io_context io;
-  Harness h(io);
-  h.start();
-
-  run_test(io, [&]() -> asio::awaitable<void> {
-    // The id Sluice's first own request gets; the client must not be able to take its answer.
-    h.client.send(request("sluice-0", "ping"));
-    const auto refusal = co_await receive_json(h.client);
-    CHECK(refusal["id"] == "sluice-0");
-    CHECK(refusal["error"]["code"] == -32600);
-
-    h.client.send(request(2, "ping"));
-    const auto first_at_server = co_await receive_json(h.server);
-    CHECK(first_at_server["id"] == 2);
-  });
-}
-
 // Asks the upstream a tools/list of Sluice's own and returns the request the upstream saw.
 asio::awaitable<json> own_tools_list(asio::io_context& io, Harness& h) {
   asio::co_spawn(
@@ -673,6 +655,34 @@ asio::awaitable<json> own_tools_list(asio::io_context& io, Harness& h) {
   auto own_request = co_await receive_json(h.server);
   h.server.send(result(own_request["id"], {{"tools", json::array()}}));
   co_return own_request;
+}
+
+TEST_CASE("a client request with an id of the form this session reserves is refused without being forwarded") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    // The id of Sluice's own request: the client must not be able to take its answer.
+    const auto own = co_await own_tools_list(io, h);
+    const auto own_id = own["id"].get<std::string>();
+    CHECK(own_id.starts_with("sluice-"));
+    h.client.send(request(own_id, "ping"));
+    const auto refusal = co_await receive_json(h.client);
+    CHECK(refusal["id"] == own_id);
+    CHECK(refusal["error"]["code"] == -32600);
+
+    SECTION("another Sluice's own ids pass: a Sluice may stand in front of this one") {
+      h.client.send(request("sluice-0", "tools/list"));
+      const auto at_server = co_await receive_json(h.server);
+      CHECK(at_server["id"] == "sluice-0");
+    }
+    SECTION("the session goes on") {
+      h.client.send(request(2, "ping"));
+      const auto first_at_server = co_await receive_json(h.server);
+      CHECK(first_at_server["id"] == 2);
+    }
+  });
 }
 
 TEST_CASE("a modern client's envelope travels on Sluice's own requests to the upstream") {
