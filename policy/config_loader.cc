@@ -1,5 +1,6 @@
 #include "policy/config_loader.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -530,9 +531,26 @@ void emit_matcher(YAML::Emitter& out, const ValueMatcher& matcher) {
   out << YAML::EndMap;
 }
 
+// Every string of the configuration ends up in JSON (decisions, audit records, the
+// UI), which must be UTF-8: ill-formed text is refused here, naming its line, rather
+// than failing later on the message path. nlohmann's serializer is the check.
+void require_utf8(std::string_view text, const std::string& source_name) {
+  std::size_t line = 1;
+  for (std::size_t start = 0; start < text.size(); ++line) {
+    const auto end = std::min(text.find('\n', start), text.size());
+    try {
+      (void)json(std::string(text.substr(start, end - start))).dump();
+    } catch (const json::type_error&) {
+      throw ConfigError(source_name + ":" + std::to_string(line) + ": not valid UTF-8");
+    }
+    start = end + 1;
+  }
+}
+
 }  // namespace
 
 Config load_config_text(std::string_view text, const std::string& source_name) {
+  require_utf8(text, source_name);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

@@ -1,8 +1,8 @@
 // Random calls against one fixed policy. The invariant: a call that is not a read is
 // allowed only when the one allow rule for such calls matches it, as a plain reading
 // of that rule (written here, independent of policy/glob.cc) says. The input is the
-// call: a byte of flags, then tool, upstream, principal and method, NUL-separated,
-// then the arguments as JSON.
+// call: a byte of flags, then tool, upstream, principal and method (UTF-8),
+// NUL-separated, then the arguments as JSON.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -63,6 +63,17 @@ bool scale_dev_matches(std::string_view tool, std::string_view method, const jso
   return replicas != arguments.end() && (*replicas == 1 || *replicas == 2 || *replicas == 3);
 }
 
+// Tool names and methods reach the engine from parsed JSON, upstream names and
+// principals from the configuration: all of it UTF-8 (both parsers refuse anything else).
+bool utf8(std::string_view text) {
+  try {
+    (void)json(std::string(text)).dump();
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -74,6 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto end = rest.find('\0');
     if (end == std::string_view::npos) return 0;
     field = rest.substr(0, end);
+    if (!utf8(field)) return 0;
     rest.remove_prefix(end + 1);
   }
   const auto arguments = parse_bounded_json(rest);

@@ -167,6 +167,15 @@ TEST_CASE("text that is not YAML is refused with the line of the problem") {
   }
 }
 
+// Found by the config_load fuzz target: the error for an unset variable quoted a
+// name with a stray byte through nlohmann, which threw its own type_error instead.
+TEST_CASE("text that is not UTF-8 is refused with its line, before anything else") {
+  CHECK(error_of("policy:\n  default: allow\nupstream:\n  command: [\"${HOME\xd0}\"]\n") ==
+        "sluice.yaml:4: not valid UTF-8");
+  CHECK(error_of("policy:\n  rules: [{ name: \"r\x96\", match: {}, action: allow }]\n") ==
+        "sluice.yaml:2: not valid UTF-8");
+}
+
 TEST_CASE("an unknown key is refused, naming its line and path and the keys allowed there") {
   SECTION("at the top level") {
     CHECK_THAT(
