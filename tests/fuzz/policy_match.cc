@@ -51,10 +51,10 @@ const PolicyEngine& engine() {
   return instance;
 }
 
-// scale-dev, read plainly: a tool starting "scale_", a string namespace starting
-// "dev-", replicas one of the numbers 1, 2, 3.
-bool scale_dev_matches(std::string_view tool, std::string_view method, const json& arguments) {
-  if (method != "tools/call" || !tool.starts_with("scale_") || !arguments.is_object()) return false;
+// scale-dev, read plainly: a tool starting "scale_" (whatever the method: the rule
+// names none), a string namespace starting "dev-", replicas one of the numbers 1, 2, 3.
+bool scale_dev_matches(std::string_view tool, const json& arguments) {
+  if (!tool.starts_with("scale_") || !arguments.is_object()) return false;
   const auto ns = arguments.find("namespace");
   if (ns == arguments.end() || !ns->is_string() || !ns->get_ref<const std::string&>().starts_with("dev-")) {
     return false;
@@ -104,9 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (decision.action == Action::allow && classification.tool_class != ToolClass::read) {
     FUZZ_CHECK(!classification.changed);
     FUZZ_CHECK(decision.rule == "scale-dev");
-    FUZZ_CHECK(scale_dev_matches(fields[0], method, *arguments));
+    FUZZ_CHECK(scale_dev_matches(fields[0], *arguments));
   }
   // Whatever the class, the deny rule for deletes wins over every allow.
-  if (fields[0].starts_with("delete_") && method == "tools/call") FUZZ_CHECK(decision.action != Action::allow);
+  if (fields[0].starts_with("delete_")) FUZZ_CHECK(decision.action != Action::allow);
   return 0;
 }
