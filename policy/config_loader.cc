@@ -16,7 +16,20 @@
 namespace sluice::policy {
 namespace {
 
-std::string json_quoted(std::string_view text) { return json(std::string(text)).dump(); }
+// nlohmann's serializer is the UTF-8 check: it throws on an ill-formed sequence.
+bool is_utf8(std::string_view text) {
+  try {
+    (void)json(std::string(text)).dump();
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
+// For error messages, which must not fail themselves: ill-formed bytes become U+FFFD.
+std::string json_quoted(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string join(std::initializer_list<std::string_view> words) {
   std::string text;
@@ -47,7 +60,9 @@ class Reader {
 
   std::string string(const YAML::Node& node, const std::string& path) const {
     if (!node.IsScalar()) fail(node, path, "expected a string");
-    return expand(node, path, node.Scalar());
+    auto value = expand(node, path, node.Scalar());
+    if (!is_utf8(value)) fail(node, path, "expected UTF-8 text, got " + json_quoted(value));
+    return value;
   }
 
   std::vector<std::string> strings(const YAML::Node& node, const std::string& path) const {
@@ -533,14 +548,13 @@ void emit_matcher(YAML::Emitter& out, const ValueMatcher& matcher) {
 
 // Every string of the configuration ends up in JSON (decisions, audit records, the
 // UI), which must be UTF-8: ill-formed text is refused here, naming its line, rather
-// than failing later on the message path. nlohmann's serializer is the check.
+// than failing later on the message path. (Reader::string checks each value again
+// after YAML escapes and ${VAR} expansion.)
 void require_utf8(std::string_view text, const std::string& source_name) {
   std::size_t line = 1;
   for (std::size_t start = 0; start < text.size(); ++line) {
     const auto end = std::min(text.find('\n', start), text.size());
-    try {
-      (void)json(std::string(text.substr(start, end - start))).dump();
-    } catch (const json::type_error&) {
+    if (!is_utf8(text.substr(start, end - start))) {
       throw ConfigError(source_name + ":" + std::to_string(line) + ": not valid UTF-8");
     }
     start = end + 1;
