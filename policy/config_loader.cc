@@ -11,20 +11,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mcp/message.h"
 #include "policy/duration.h"
 
 namespace sluice::policy {
 namespace {
-
-// nlohmann's serializer is the UTF-8 check: it throws on an ill-formed sequence.
-bool is_utf8(std::string_view text) {
-  try {
-    (void)json(std::string(text)).dump();
-    return true;
-  } catch (const json::type_error&) {
-    return false;
-  }
-}
 
 // For error messages, which must not fail themselves: ill-formed bytes become U+FFFD.
 std::string json_quoted(std::string_view text) {
@@ -61,7 +52,7 @@ class Reader {
   std::string string(const YAML::Node& node, const std::string& path) const {
     if (!node.IsScalar()) fail(node, path, "expected a string");
     auto value = expand(node, path, node.Scalar());
-    if (!is_utf8(value)) fail(node, path, "expected UTF-8 text, got " + json_quoted(value));
+    if (!mcp::is_utf8(value)) fail(node, path, "expected UTF-8 text, got " + json_quoted(value));
     return value;
   }
 
@@ -554,7 +545,7 @@ void require_utf8(std::string_view text, const std::string& source_name) {
   std::size_t line = 1;
   for (std::size_t start = 0; start < text.size(); ++line) {
     const auto end = std::min(text.find('\n', start), text.size());
-    if (!is_utf8(text.substr(start, end - start))) {
+    if (!mcp::is_utf8(text.substr(start, end - start))) {
       throw ConfigError(source_name + ":" + std::to_string(line) + ": not valid UTF-8");
     }
     start = end + 1;

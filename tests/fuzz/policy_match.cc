@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "mcp/message.h"
 #include "policy/config_loader.h"
 #include "policy/engine.h"
 #include "tests/fuzz/bounded_json.h"
@@ -63,17 +64,6 @@ bool scale_dev_matches(std::string_view tool, const json& arguments) {
   return replicas != arguments.end() && (*replicas == 1 || *replicas == 2 || *replicas == 3);
 }
 
-// Tool names and methods reach the engine from parsed JSON, upstream names and
-// principals from the configuration: all of it UTF-8 (both parsers refuse anything else).
-bool utf8(std::string_view text) {
-  try {
-    (void)json(std::string(text)).dump();
-    return true;
-  } catch (const json::type_error&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -85,7 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto end = rest.find('\0');
     if (end == std::string_view::npos) return 0;
     field = rest.substr(0, end);
-    if (!utf8(field)) return 0;
+    // Tool names and methods reach the engine from parsed JSON, upstream names and
+    // principals from the configuration: all of it UTF-8 (both parsers refuse the rest).
+    if (!sluice::mcp::is_utf8(field)) return 0;
     rest.remove_prefix(end + 1);
   }
   const auto arguments = parse_bounded_json(rest);
