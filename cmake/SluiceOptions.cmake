@@ -42,8 +42,11 @@ endif()
 
 # Boost 1.74's Asio looks for clang's coroutines only as <experimental/coroutine>
 # (libc++), and so leaves co_await out with clang on libstdc++'s <coroutine>.
+# Clang stamps a precompiled header with its build time, which makes every object that
+# uses it a ccache miss; without the stamp, a second clang build is cache hits.
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
+  add_compile_options("SHELL:-Xclang -fno-pch-timestamp")
 endif()
 
 if(SLUICE_FUZZ)
