@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -169,5 +169,24 @@ describe('the client goes away with one call held and one in flight', () => {
     assert.equal(approvals(peer.setup)[0].state, 'cancelled');
     assert.doesNotMatch(peer.stderr.join(''), /hostile-server: call echo/);
     assertVerifies(peer.setup);
+  });
+});
+
+describe('the audit log file removed while Sluice runs', () => {
+  it('fails closed: the next call is refused with a clear error and never reaches the upstream', async () => {
+    const peer = await hostileSession();
+    const { client } = peer;
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'echo before');
+      for (const suffix of ['', '-wal', '-shm']) rmSync(peer.setup.db + suffix, { force: true });
+      const refused = await outcome(client.callTool({ name: 'echo', arguments: { text: 'after' } }));
+      assert.equal(refused.error?.code, -31002, JSON.stringify(refused));
+      assert.match(refused.error.message, /audit log file was removed or replaced while Sluice had it open/);
+    } finally {
+      await client.close();
+    }
+    const log = peer.stderr.join('');
+    assert.match(log, /AUDIT LOG UNAVAILABLE/);
+    assert.equal((log.match(/hostile-server: call echo/g) ?? []).length, 1, 'only the call before the removal ran');
   });
 });
