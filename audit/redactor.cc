@@ -203,15 +203,19 @@ nlohmann::json Redactor::redact(const nlohmann::json& value, std::vector<std::st
 nlohmann::json Redactor::redact_echoes(const nlohmann::json& value, const std::vector<std::string>& secrets) const {
   auto copy = redact(value);
   if (secrets.empty()) return copy;
+  const std::string_view placeholder = redacted_text;
   std::vector<nlohmann::json*> pending{&copy};
   while (!pending.empty()) {
     auto* node = pending.back();
     pending.pop_back();
-    if (node->is_string()) {
+    // A value already replaced stays the bare placeholder, whatever the secrets are.
+    if (node->is_string() && node->get_ref<const std::string&>() != placeholder) {
       auto text = node->get<std::string>();
       for (const auto& secret : secrets) {
-        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-          text.replace(at, secret.size(), redacted_text);
+        // The search goes on after the placeholder: a secret that is part of it
+        // ("REDACTED") would otherwise be found in it again, forever.
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + placeholder.size())) {
+          text.replace(at, secret.size(), placeholder);
         }
       }
       *node = std::move(text);

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -222,6 +223,7 @@ void SqliteStore::open() {
            std::to_string(schema_version) + ")");
     }
     if (!read_only) {
+      file_identity_ = identity_of(path_);
       // A test seam: bounds the file's size so that a full disk can be simulated
       // without root (RELIABILITY.md §3). Never set in production.
       if (const char* pages = std::getenv("SLUICE_TEST_AUDIT_MAX_PAGE_COUNT")) {
@@ -248,6 +250,12 @@ void SqliteStore::open() {
 }
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+SqliteStore::FileIdentity SqliteStore::identity_of(const std::string& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) return {};
+  return {status.st_dev, status.st_ino};
+}
 
 void SqliteStore::fail(const std::string& what) const { throw StoreError(path_ + ": " + what); }
 
@@ -285,6 +293,12 @@ void SqliteStore::begin_append() {
   // IMMEDIATE takes the write lock up front, so that busy_timeout applies
   // instead of a deadlock-avoiding SQLITE_BUSY halfway through.
   execute("BEGIN IMMEDIATE");
+  // A log file removed (or replaced) under a running Sluice would still take appends,
+  // into an inode nobody can read any more: those rows would be lost without a word.
+  // Refused instead, so that the calls they record are refused too (fail closed).
+  if (identity_of(path_) != file_identity_) {
+    fail("the audit log file was removed or replaced while Sluice had it open; restart Sluice to open a new log");
+  }
   // Another writer may have appended since we last looked, or sealed the file:
   // then the log goes on in its successor (`sluice audit seal`), where the seal
   // created it with its first row before releasing this file's lock.

@@ -134,6 +134,14 @@ class SqliteStore {
   std::optional<StoredEvent> checkpoint_locked(const NoteSigner& signer);
   [[noreturn]] void fail(const std::string& what) const;
 
+  // Which file a path names now (device, inode); zeros when it names none.
+  struct FileIdentity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileIdentity&) const = default;
+  };
+  static FileIdentity identity_of(const std::string& path);
+
   std::string path_;
   Durability durability_;
   bool read_only_;
@@ -143,6 +151,7 @@ class SqliteStore {
   std::string head_chain_;
   std::string head_kind_;
   std::string head_successor_;  // set when the file is sealed
+  FileIdentity file_identity_;   // of path_ when opened for appends
   MerkleFrontier frontier_;     // of the rows up to the last checkpoint written here
 };
 

@@ -1,6 +1,7 @@
 # Build options shared by every target.
 option(SLUICE_WERROR "Treat compiler warnings as errors (CI turns this on)" OFF)
 option(SLUICE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(SLUICE_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only; see tests/fuzz/run)" OFF)
 option(SLUICE_BUILD_TESTS "Build the unit tests and register the integration tests" ON)
 
 set(CMAKE_CXX_STANDARD 20)
@@ -36,5 +37,28 @@ if(SLUICE_SANITIZE)
   # GCC 12 sees maybe-uninitialized values inside <regex> once sanitizers instrument it.
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
                       -Wno-maybe-uninitialized)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Boost 1.74's Asio looks for clang's coroutines only as <experimental/coroutine>
+# (libc++), and so leaves co_await out with clang on libstdc++'s <coroutine>.
+# Clang stamps a precompiled header with its build time, which makes every object that
+# uses it a ccache miss; without the stamp, a second clang build is cache hits.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
+  add_compile_options("SHELL:-Xclang -fno-pch-timestamp")
+endif()
+
+if(SLUICE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "SLUICE_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++-14")
+  endif()
+  # Every library object gets the coverage instrumentation libFuzzer steers by and the
+  # sanitizers that turn a silent memory error into a crash; only the fuzz targets
+  # link the fuzzer's main (tests/fuzz/CMakeLists.txt).
+  # Without -fsanitize=function: clang 14 cannot emit its prologue data for the split
+  # halves of a coroutine ("Cannot represent a difference across sections").
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
+                      -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()

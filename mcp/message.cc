@@ -205,4 +205,14 @@ Message error_response(const Malformed& malformed) {
   return Message::error(malformed.id, malformed.error, malformed.detail);
 }
 
+bool is_utf8(std::string_view text) {
+  // nlohmann's serializer is the check: it throws on an ill-formed sequence.
+  try {
+    (void)json(std::string(text)).dump();
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
 }  // namespace sluice::mcp

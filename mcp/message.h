@@ -84,4 +84,7 @@ Parsed parse_frame(std::string line, const ParseLimits& limits);
 // The error response that answers a malformed frame.
 Message error_response(const Malformed& malformed);
 
+// Whether text is well-formed UTF-8, as every string in a JSON message must be.
+bool is_utf8(std::string_view text);
+
 }  // namespace sluice::mcp

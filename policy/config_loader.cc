@@ -1,5 +1,6 @@
 #include "policy/config_loader.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -12,12 +13,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "mcp/message.h"
 #include "policy/duration.h"
 
 namespace sluice::policy {
 namespace {
 
-std::string json_quoted(std::string_view text) { return json(std::string(text)).dump(); }
+// For error messages, which must not fail themselves: ill-formed bytes become U+FFFD.
+std::string json_quoted(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 template <typename Words>
 std::string join(const Words& words) {
@@ -87,7 +92,9 @@ class Reader {
 
   std::string string(const YAML::Node& node, const std::string& path) const {
     if (!node.IsScalar()) fail(node, path, "expected a string");
-    return expand(node, path, node.Scalar());
+    auto value = expand(node, path, node.Scalar());
+    if (!mcp::is_utf8(value)) fail(node, path, "expected UTF-8 text, got " + json_quoted(value));
+    return value;
   }
 
   std::vector<std::string> strings(const YAML::Node& node, const std::string& path) const {
@@ -596,9 +603,25 @@ void emit_matcher(YAML::Emitter& out, const ValueMatcher& matcher) {
   out << YAML::EndMap;
 }
 
+// Every string of the configuration ends up in JSON (decisions, audit records, the
+// UI), which must be UTF-8: ill-formed text is refused here, naming its line, rather
+// than failing later on the message path. (Reader::string checks each value again
+// after YAML escapes and ${VAR} expansion.)
+void require_utf8(std::string_view text, const std::string& source_name) {
+  std::size_t line = 1;
+  for (std::size_t start = 0; start < text.size(); ++line) {
+    const auto end = std::min(text.find('\n', start), text.size());
+    if (!mcp::is_utf8(text.substr(start, end - start))) {
+      throw ConfigError(source_name + ":" + std::to_string(line) + ": not valid UTF-8");
+    }
+    start = end + 1;
+  }
+}
+
 }  // namespace
 
 Config load_config_text(std::string_view text, const std::string& source_name) {
+  require_utf8(text, source_name);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

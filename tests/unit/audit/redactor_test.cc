@@ -204,6 +204,20 @@ TEST_CASE("redact hands back the secret strings it removed, so that their echoes
   REQUIRE_THAT(scrubbed, Contains("logged in with"));
 }
 
+// Found while writing the redact fuzz target (its corpus keeps the input as
+// tests/fuzz/corpus/redact/echo_placeholder): the search for an echo resumed inside the
+// placeholder just written, so a secret that is part of "[REDACTED]" was replaced
+// without end, the string growing until memory ran out; and the placeholder under the
+// secret's own key became "[[REDACTED]]".
+TEST_CASE("an echoed secret that is part of the placeholder is replaced once") {
+  const Redactor redactor;
+  std::vector<std::string> removed;
+  (void)redactor.redact(json{{"password", "REDACTED"}}, &removed);
+  REQUIRE(removed == std::vector<std::string>{"REDACTED"});
+  const auto out = redactor.redact_echoes(json{{"password", "REDACTED"}, {"echo", "REDACTED, REDACTED"}}, removed);
+  REQUIRE(out == json{{"password", gone}, {"echo", "[REDACTED], [REDACTED]"}});
+}
+
 // libstdc++'s std::regex recursed once per character a repetition matched, so a long
 // enough run (tens of KiB; arguments may be 16 MiB) overflowed the stack and killed
 // the process: the scrubbing now scans without it.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -133,6 +134,31 @@ TEST_CASE("a full-durability log syncs at every commit, a normal one does not") 
     data_syncs = 0;
     for (int i = 0; i < commits; ++i) store.append({decision("get_pods")});
     REQUIRE(data_syncs.load() == 0);
+  }
+}
+
+TEST_CASE("a log file removed or replaced under the store takes no more appends") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  SqliteStore store(path, Durability::normal);
+  store.append({decision("get_pods")});
+  const auto refused = [&] {
+    try {
+      store.append({decision("get_pods")});
+    } catch (const StoreError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  SECTION("removed") {
+    for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    REQUIRE_THAT(refused(), Contains(path) && Contains("removed or replaced"));
+  }
+  SECTION("replaced by another file") {
+    std::filesystem::rename(path, path + ".old");
+    { SqliteStore other(path, Durability::normal); }
+    REQUIRE_THAT(refused(), Contains("removed or replaced"));
+    REQUIRE(rows(path) == 0);
   }
 }
 

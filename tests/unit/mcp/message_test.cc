@@ -327,3 +327,17 @@ TEST_CASE("the answer to an unreadable frame is addressed to id null") {
 
 }  // namespace
 }  // namespace sluice::mcp
+
+namespace sluice::mcp {
+namespace {
+
+TEST_CASE("is_utf8 accepts well-formed UTF-8 and nothing else") {
+  CHECK(is_utf8("plain, and \xc3\xa9 and \xf0\x9f\x98\x80"));
+  CHECK(is_utf8(std::string_view("nul\0inside", 10)));
+  CHECK_FALSE(is_utf8("a stray \x96 byte"));
+  CHECK_FALSE(is_utf8("cut short \xe2\x82"));
+  CHECK_FALSE(is_utf8("a surrogate \xed\xa0\x80"));
+}
+
+}  // namespace
+}  // namespace sluice::mcp

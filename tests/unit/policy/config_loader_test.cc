@@ -167,6 +167,23 @@ TEST_CASE("text that is not YAML is refused with the line of the problem") {
   }
 }
 
+// Found by the config_load fuzz target: an error message quoted a value with a stray
+// byte through nlohmann, which threw its own type_error instead of the ConfigError.
+TEST_CASE("text that is not UTF-8 is refused with its line, before anything else") {
+  CHECK(error_of("policy:\n  default: allow\nupstream:\n  command: [\"${HOME\xd0}\"]\n") ==
+        "sluice.yaml:4: not valid UTF-8");
+  CHECK(error_of("policy:\n  rules: [{ name: \"r\x96\", match: {}, action: allow }]\n") ==
+        "sluice.yaml:2: not valid UTF-8");
+}
+
+// Also found by the fuzzer: yaml-cpp turns a NUL inside a plain scalar into bytes that
+// are not UTF-8, so each value is checked again as it is read.
+TEST_CASE("a value that YAML decodes to something other than UTF-8 is refused with its key") {
+  constexpr char text[] = "policy:\n  default: require\0_approval\n";
+  CHECK_THAT(error_of(std::string_view(text, sizeof text - 1)),
+             StartsWith("sluice.yaml:2: policy.default: expected UTF-8 text, got \"require"));
+}
+
 TEST_CASE("an unknown key is refused, naming its line and path and the keys allowed there") {
   SECTION("at the top level") {
     CHECK_THAT(
