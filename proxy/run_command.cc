@@ -103,7 +103,7 @@ class SharedChild {
     return shared;
   }
   SharedChild(const asio::any_io_executor& executor, const RunOptions& options)
-      : child_(executor, options), router_(executor, child_.transport(), options.limits) {}
+      : child_(executor, options), router_(executor, child_.transport(), options.limits, SessionOptions{}.max_queued_bytes) {}
 
   [[nodiscard]] bool ended() const { return router_.ended(); }
   std::unique_ptr<mcp::Transport> attach() { return router_.attach(); }

@@ -22,6 +22,7 @@ class SharedUpstream::Port final : public mcp::Transport {
     if (closed_ || inbox_.empty()) co_return std::nullopt;
     auto frame = std::move(inbox_.front());
     inbox_.pop_front();
+    queued_bytes_ -= frame.size;
     co_return frame;
   }
 
@@ -41,6 +42,7 @@ class SharedUpstream::Port final : public mcp::Transport {
     if (closed_) return;
     closed_ = true;
     inbox_.clear();
+    queued_bytes_ = 0;
     arrived_.notify_all();
     if (hub_ != nullptr) hub_->detach(*this);
   }
@@ -52,6 +54,12 @@ class SharedUpstream::Port final : public mcp::Transport {
   void deliver(std::string wire) {
     if (closed_) return;
     const auto size = wire.size();
+    if (queued_bytes_ > 0 && queued_bytes_ + size > hub_->max_queued_bytes_) {
+      spdlog::warn("a session sharing the upstream left {} bytes unread; it is detached", queued_bytes_);
+      close();
+      return;
+    }
+    queued_bytes_ += size;
     inbox_.push_back(mcp::Frame{mcp::Frame::Kind::line, std::move(wire), size});
     arrived_.notify_all();
   }
@@ -66,13 +74,14 @@ class SharedUpstream::Port final : public mcp::Transport {
   SharedUpstream* hub_;
   mcp::AsyncEvent arrived_;
   std::deque<mcp::Frame> inbox_;
+  std::size_t queued_bytes_ = 0;
   bool closed_ = false;
   bool send_closed_ = false;
 };
 
 SharedUpstream::SharedUpstream(const asio::any_io_executor& executor, mcp::Transport& upstream,
-                               mcp::ParseLimits limits)
-    : executor_(executor), upstream_(upstream), limits_(limits) {}
+                               mcp::ParseLimits limits, std::size_t max_queued_bytes)
+    : executor_(executor), upstream_(upstream), limits_(limits), max_queued_bytes_(max_queued_bytes) {}
 
 SharedUpstream::~SharedUpstream() {
   for (auto* port : ports_) port->orphan();

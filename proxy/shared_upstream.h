@@ -25,7 +25,10 @@ namespace sluice::proxy {
 class SharedUpstream {
  public:
   // `upstream` must outlive this object; run() must be spawned for anything to flow.
-  SharedUpstream(const asio::any_io_executor& executor, mcp::Transport& upstream, mcp::ParseLimits limits);
+  // A session that lets more than `max_queued_bytes` wait unread is detached: the
+  // others must not wait for it, and its queue must not grow without end.
+  SharedUpstream(const asio::any_io_executor& executor, mcp::Transport& upstream, mcp::ParseLimits limits,
+                 std::size_t max_queued_bytes);
   ~SharedUpstream();
   SharedUpstream(const SharedUpstream&) = delete;
   SharedUpstream& operator=(const SharedUpstream&) = delete;
@@ -65,6 +68,7 @@ class SharedUpstream {
   asio::any_io_executor executor_;
   mcp::Transport& upstream_;
   mcp::ParseLimits limits_;
+  std::size_t max_queued_bytes_;
   std::vector<Port*> ports_;
   std::uint64_t next_id_ = 0;
   std::map<std::string, ClientRequest> client_requests_;   // by upstream id key

@@ -17,6 +17,7 @@ using test::receive_line;
 using test::run_test;
 
 constexpr std::size_t limit = std::size_t{1} << 20;
+constexpr std::size_t max_queued = 4096;
 
 // Two sessions' sides of one upstream, which is a real pipe pair; the test plays the
 // server through `server` and the two sessions through `a` and `b`.
@@ -24,7 +25,7 @@ struct Harness {
   explicit Harness(asio::io_context& io)
       : upstream(io.get_executor(), from_server.release_read(), to_server.release_write(), limit),
         server(io.get_executor(), to_server.release_read(), from_server.release_write(), limit),
-        router(io.get_executor(), upstream, mcp::ParseLimits{limit, 128}),
+        router(io.get_executor(), upstream, mcp::ParseLimits{limit, 128}, max_queued),
         a(router.attach()),
         b(router.attach()) {
     asio::co_spawn(io, router.run(), asio::detached);
@@ -188,6 +189,22 @@ TEST_CASE("a session's end cancels its requests and leaves the upstream to the o
     const auto from_b = co_await receive_json(h.server);
     h.server.send(result(from_b["id"], json::object()).dump());
     co_await expect(*h.b, result(1, json::object()));
+  });
+}
+
+TEST_CASE("a session that leaves too much unread is detached and the others go on") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    const auto line = json{{"jsonrpc", "2.0"}, {"method", "notifications/message"},
+                           {"params", {{"data", std::string(1000, 'x')}}}};
+    // b reads as it goes; a reads nothing until its queue is over the bound.
+    for (int i = 0; i < 6; ++i) {
+      h.server.send(line.dump());
+      co_await expect(*h.b, line);
+    }
+    CHECK(h.router.sessions() == 1);
+    co_await expect_end(*h.a);
   });
 }
 
