@@ -20,7 +20,8 @@ function sharedConfig() {
 
 async function openHttp(url, name) {
   const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
-  answerServerRequests(client, []);
+  client.serverRequests = [];
+  answerServerRequests(client, client.serverRequests);
   const transport = new StreamableHTTPClientTransport(url);
   await client.connect(transport);
   return client;
@@ -82,6 +83,15 @@ describe('HTTP sessions sharing one upstream child', () => {
     // Each saw only its own operation's totals.
     assert.ok(progress.first.length >= 2 && progress.first.every((p) => p.total === 3), JSON.stringify(progress));
     assert.ok(progress.second.length >= 4 && progress.second.every((p) => p.total === 5), JSON.stringify(progress));
+  });
+
+  it("the server's elicitation during a call goes to the client that made the call", async () => {
+    const asked = (client) => client.serverRequests.filter(([method]) => method === 'elicitation/create').length;
+    const before = { first: asked(first), second: asked(second) };
+    const result = await second.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+    assert.match(JSON.stringify(result.content), /decline/i);
+    assert.equal(asked(second), before.second + 1);
+    assert.equal(asked(first), before.first);
   });
 
   it('a session that leaves does not stop the child for the others', async () => {
