@@ -104,7 +104,8 @@ asio::awaitable<void> SharedUpstream::run() {
     if (auto* message = std::get_if<mcp::Message>(&parsed)) {
       from_upstream(std::move(*message));
     } else {
-      spdlog::warn("shared upstream sent a batch or a malformed message; dropped: only single messages can be routed");
+      spdlog::warn(
+          "shared upstream sent a batch or a malformed message; dropped: only single messages can be routed");
     }
   }
   ended_ = true;
@@ -171,9 +172,9 @@ void SharedUpstream::forward_notification(Port& port, mcp::Message message) {
     const auto& params = message.params();
     if (!params.is_object() || !params.contains("requestId")) return;
     const auto key = mcp::id_key(params["requestId"]);
-    const auto request = std::find_if(client_requests_.begin(), client_requests_.end(), [&](const auto& entry) {
-      return entry.second.port == &port && mcp::id_key(entry.second.id) == key;
-    });
+    const auto request = std::find_if(
+        client_requests_.begin(), client_requests_.end(),
+        [&](const auto& entry) { return entry.second.port == &port && mcp::id_key(entry.second.id) == key; });
     if (request == client_requests_.end()) return;  // answered already, or never sent
     message.mutable_body()["params"]["requestId"] = request->second.upstream_id;
   }
@@ -200,7 +201,8 @@ void SharedUpstream::from_upstream(mcp::Message message) {
     auto* owner = owner_of_server_request();
     if (owner == nullptr) {
       upstream_.send(
-          mcp::Message::error(message.id(), kInternalError, "no client session is attached to answer it").wire());
+          mcp::Message::error(message.id(), kInternalError, "no client session is attached to answer it")
+              .wire());
       return;
     }
     server_requests_[mcp::id_key(message.id())] = ServerRequest{owner, message.id()};
@@ -246,7 +248,8 @@ void SharedUpstream::answer_initialize(const mcp::Message& response) {
 SharedUpstream::Port* SharedUpstream::owner_of_server_request() const {
   const ClientRequest* newest = nullptr;
   for (const auto& [key, request] : client_requests_) {
-    if (request.port != nullptr && (newest == nullptr || request.sequence > newest->sequence)) newest = &request;
+    if (request.port != nullptr && (newest == nullptr || request.sequence > newest->sequence))
+      newest = &request;
   }
   if (newest != nullptr) return newest->port;
   return ports_.empty() ? nullptr : ports_.front();
@@ -267,9 +270,9 @@ void SharedUpstream::detach(Port& port) {
       continue;
     }
     if (upstream_.can_send()) {
-      upstream_.send(mcp::Message::notification("notifications/cancelled",
-                                                {{"requestId", request->second.upstream_id},
-                                                 {"reason", "the client session ended"}})
+      upstream_.send(mcp::Message::notification(
+                         "notifications/cancelled",
+                         {{"requestId", request->second.upstream_id}, {"reason", "the client session ended"}})
                          .wire());
     }
     request = client_requests_.erase(request);
@@ -280,9 +283,9 @@ void SharedUpstream::detach(Port& port) {
       continue;
     }
     if (upstream_.can_send()) {
-      upstream_.send(mcp::Message::error(request->second.id, kInternalError,
-                                         "the client session it was sent to ended")
-                         .wire());
+      upstream_.send(
+          mcp::Message::error(request->second.id, kInternalError, "the client session it was sent to ended")
+              .wire());
     }
     request = server_requests_.erase(request);
   }

@@ -47,7 +47,7 @@ class SharedUpstream {
  private:
   class Port;
   struct ClientRequest {
-    Port* port;  // null once its session has gone (only an initialize is kept then)
+    Port* port;    // null once its session has gone (only an initialize is kept then)
     mcp::json id;  // as the session sent it
     mcp::json upstream_id;
     std::uint64_t sequence;  // when it was forwarded: the newest names the active session
@@ -71,13 +71,13 @@ class SharedUpstream {
   std::size_t max_queued_bytes_;
   std::vector<Port*> ports_;
   std::uint64_t next_id_ = 0;
-  std::map<std::string, ClientRequest> client_requests_;   // by upstream id key
-  std::map<std::string, ClientToken> progress_tokens_;     // by upstream token key
+  std::map<std::string, ClientRequest> client_requests_;  // by upstream id key
+  std::map<std::string, ClientToken> progress_tokens_;    // by upstream token key
   struct ServerRequest {
     Port* port;
     mcp::json id;
   };
-  std::map<std::string, ServerRequest> server_requests_;   // by id key, as the upstream sent it
+  std::map<std::string, ServerRequest> server_requests_;  // by id key, as the upstream sent it
   // initialize: the first is forwarded, the others wait for its result.
   bool initialize_sent_ = false;
   bool initialized_sent_ = false;

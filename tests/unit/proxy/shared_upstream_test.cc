@@ -59,7 +59,9 @@ json request(int id, std::string_view method, json params = json::object()) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
 }
 
-json result(const json& id, json value) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(value)}}; }
+json result(const json& id, json value) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(value)}};
+}
 
 json notification(std::string_view method, json params) {
   return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
@@ -95,7 +97,8 @@ TEST_CASE("progress of a request goes to the session that asked, under its own t
     const auto token_a = from_a["params"]["_meta"]["progressToken"];
     const auto token_b = from_b["params"]["_meta"]["progressToken"];
     REQUIRE(token_a != token_b);
-    h.server.send(notification("notifications/progress", {{"progressToken", token_b}, {"progress", 1}}).dump());
+    h.server.send(
+        notification("notifications/progress", {{"progressToken", token_b}, {"progress", 1}}).dump());
     h.server.send(result(from_b["id"], json::object()).dump());
     h.server.send(result(from_a["id"], json::object()).dump());
     const json expected1 = notification("notifications/progress", {{"progressToken", 7}, {"progress", 1}});
@@ -182,7 +185,8 @@ TEST_CASE("a session's end cancels its requests and leaves the upstream to the o
     const auto from_a = co_await receive_json(h.server);
     h.a->close();
     co_await expect_end(*h.a);
-    const json expected4 = notification("notifications/cancelled", {{"requestId", from_a["id"]}, {"reason", "the client session ended"}});
+    const json expected4 = notification(
+        "notifications/cancelled", {{"requestId", from_a["id"]}, {"reason", "the client session ended"}});
     co_await expect(h.server, expected4);
     CHECK(h.router.sessions() == 1);
     h.b->send(request(1, "ping").dump());
@@ -196,7 +200,8 @@ TEST_CASE("a session that leaves too much unread is detached and the others go o
   asio::io_context io;
   Harness h(io);
   run_test(io, [&]() -> asio::awaitable<void> {
-    const auto line = json{{"jsonrpc", "2.0"}, {"method", "notifications/message"},
+    const auto line = json{{"jsonrpc", "2.0"},
+                           {"method", "notifications/message"},
                            {"params", {{"data", std::string(1000, 'x')}}}};
     // b reads as it goes; a reads nothing until its queue is over the bound.
     for (int i = 0; i < 6; ++i) {
