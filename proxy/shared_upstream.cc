@@ -224,7 +224,9 @@ void SharedUpstream::from_upstream(mcp::Message message) {
     server_requests_.erase(owner);
     port->deliver(message.wire());
   } else {
-    for (auto* port : ports_) port->deliver(message.wire());
+    // A copy: a session over its queue bound is detached while this runs.
+    const auto ports = ports_;
+    for (auto* port : ports) port->deliver(message.wire());
   }
 }
 
