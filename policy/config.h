@@ -110,6 +110,9 @@ struct UpstreamConfig {
   std::string url;  // a Streamable HTTP server instead of a command: http:// or https://
   std::string ca;   // https: CA certificates (PEM file) to verify it against; empty: the system's
   std::vector<std::pair<std::string, std::string>> headers;  // sent to the url, ${VAR} expanded
+  // With a listener: one command for every HTTP session instead of one each (the
+  // server must be safe to share between clients).
+  bool shared = false;
 };
 
 // Sluice as a Streamable HTTP endpoint (`listen:`, or `sluice run --listen`).

@@ -38,7 +38,7 @@ std::string join(const Words& words) {
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& key_table() {
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> table = {
       {"", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"}},
-      {"upstream", {"name", "command", "url", "headers", "ca"}},
+      {"upstream", {"name", "command", "url", "headers", "ca", "shared"}},
       {"listen", {"address", "path", "tokens", "allowed_origins", "limits", "tls"}},
       {"listen.tls", {"cert", "key"}},
       {"listen.tokens[]", {"principal", "sha256"}},
@@ -495,6 +495,12 @@ Config parse(const YAML::Node& root, const std::string& source) {
       }
       config.upstream.ca = readable_file(reader, upstream["ca"], "upstream.ca");
     }
+    if (const auto shared = upstream["shared"]) {
+      const auto flag = reader.scalar_value(shared, "upstream.shared");
+      if (!flag.is_boolean()) reader.fail(shared, "upstream.shared", "expected true or false");
+      if (upstream["url"]) reader.fail(shared, "upstream.shared", "only for an upstream.command");
+      config.upstream.shared = flag.get<bool>();
+    }
   }
   if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
@@ -669,6 +675,7 @@ std::string to_yaml(const Config& config) {
     if (!names.empty()) out << YAML::Comment("headers sent (values not shown): " + names);
     if (!config.upstream.ca.empty()) out << YAML::Key << "ca" << YAML::Value << literal(config.upstream.ca);
   }
+  if (config.upstream.shared) out << YAML::Key << "shared" << YAML::Value << true;
   out << YAML::EndMap;
   if (!config.listen.address.empty()) {
     const auto& listen = config.listen;

@@ -28,6 +28,7 @@
 #include "proxy/filters/policy_filter.h"
 #include "proxy/pipeline.h"
 #include "proxy/session.h"
+#include "proxy/shared_upstream.h"
 #include "webui/ui_server.h"
 
 namespace sluice::proxy {
@@ -89,6 +90,48 @@ class ChildUpstream final : public Upstream {
 
  private:
   mcp::ChildProcess child_;
+};
+
+// One child for every HTTP session (upstream.shared): it lives while its router
+// reads it, and while a session holds it.
+class SharedChild {
+ public:
+  static std::shared_ptr<SharedChild> start(const asio::any_io_executor& executor, const RunOptions& options) {
+    auto shared = std::make_shared<SharedChild>(executor, options);
+    asio::co_spawn(executor, [shared]() -> asio::awaitable<void> { co_await shared->router_.run(); },
+                   [shared](const std::exception_ptr& error) { log_failure("shared upstream", error); });
+    return shared;
+  }
+  SharedChild(const asio::any_io_executor& executor, const RunOptions& options)
+      : child_(executor, options), router_(executor, child_.transport(), options.limits, SessionOptions{}.max_queued_bytes) {}
+
+  [[nodiscard]] bool ended() const { return router_.ended(); }
+  std::unique_ptr<mcp::Transport> attach() { return router_.attach(); }
+  [[nodiscard]] std::string describe() const { return child_.describe() + ", shared"; }
+  [[nodiscard]] std::string how_it_ended() const { return child_.how_it_ended(); }
+  asio::awaitable<void> stop(std::chrono::milliseconds grace) { return child_.stop(grace); }
+
+ private:
+  ChildUpstream child_;
+  SharedUpstream router_;
+};
+
+// One session's side of a shared child: stopping it detaches the session only.
+class SharedChildSession final : public Upstream {
+ public:
+  explicit SharedChildSession(std::shared_ptr<SharedChild> child)
+      : child_(std::move(child)), transport_(child_->attach()) {}
+  mcp::Transport& transport() override { return *transport_; }
+  [[nodiscard]] std::string describe() const override { return child_->describe(); }
+  asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
+    transport_->close();
+    co_return;
+  }
+  [[nodiscard]] std::string how_it_ended() const override { return child_->how_it_ended(); }
+
+ private:
+  std::shared_ptr<SharedChild> child_;
+  std::unique_ptr<mcp::Transport> transport_;
 };
 
 mcp::HttpUpstreamOptions upstream_options(const RunOptions& options) {
@@ -159,7 +202,7 @@ class Governance {
     webui::UiHealth health;
     health.audit_ok = !audit_log_ || audit_log_->healthy();
     if (audit_log_) health.audit_error = audit_log_->last_error();
-    health.upstream_state = "per session";
+    health.upstream_state = config_.upstream.shared ? "shared" : "per session";
     return health;
   }
 
@@ -287,8 +330,8 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
   return out;
 }
 
-// Every HTTP session gets its own upstream child and its own proxy session; the
-// listener stays up when one of them fails.
+// Every HTTP session gets its own proxy session and its own upstream child, or a
+// share of one child with upstream.shared; the listener stays up when one fails.
 int run_http(asio::io_context& io, const RunOptions& options, Governance& governance, const webui::UiServer* ui) {
   const auto executor = io.get_executor();
   const auto& config = options.config;
@@ -296,6 +339,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   bool stopping = false;
   mcp::AsyncEvent sessions_changed(executor);
   std::unique_ptr<mcp::HttpListener> listener;
+  std::shared_ptr<SharedChild> shared_child;
 
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
@@ -320,7 +364,13 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
 
   listener = std::make_unique<mcp::HttpListener>(
       executor, listener_options(options), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-        std::shared_ptr<Upstream> upstream = start_upstream(executor, options);
+        std::shared_ptr<Upstream> upstream;
+        if (config.upstream.shared) {
+          if (!shared_child || shared_child->ended()) shared_child = SharedChild::start(executor, options);
+          upstream = std::make_shared<SharedChildSession>(shared_child);
+        } else {
+          upstream = start_upstream(executor, options);
+        }
         ++live_sessions;
         asio::co_spawn(executor, serve(client, upstream), [&, client](const std::exception_ptr& error) {
           log_failure("http session " + client->id(), error);
@@ -331,8 +381,8 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
       });
   listener->start();
   // Tests and scripts bind port 0 and read the address from this line.
-  spdlog::info("listening on {} (MCP Streamable HTTP); a new upstream {} per session; policy from {}, mode {}",
-               listener->url(), config.upstream.url.empty() ? mcp::command_line(config.upstream.command) : config.upstream.url,
+  spdlog::info("listening on {} (MCP Streamable HTTP); {} upstream {}; policy from {}, mode {}", listener->url(),
+               config.upstream.shared ? "one shared" : "a new per session", config.upstream.url.empty() ? mcp::command_line(config.upstream.command) : config.upstream.url,
                config.source, policy::to_string(config.policy.mode));
   if (options.on_serving) options.on_serving(io, ServingAt{listener->url(), ui ? ui->url() : std::string()});
 
@@ -346,6 +396,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   });
   auto wait_for_stop = [&]() -> asio::awaitable<void> {
     while (!stopping || live_sessions > 0) co_await sessions_changed.wait();
+    if (shared_child) co_await shared_child->stop(options.shutdown_grace);
   };
   asio::co_spawn(executor, wait_for_stop(), [&](const std::exception_ptr& error) {
     log_failure("http listener", error);

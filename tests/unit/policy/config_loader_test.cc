@@ -278,6 +278,17 @@ TEST_CASE("an https upstream may name the CA certificates to verify it against")
              StartsWith("sluice.yaml:3: upstream.ca: cannot read \"no-such-ca.pem\": No such file"));
 }
 
+TEST_CASE("a command upstream may be shared by every HTTP session") {
+  const auto config = load("upstream:\n  command: [server]\n  shared: true\n");
+  CHECK(config.upstream.shared);
+  CHECK(load_config_text(to_yaml(config), "normalized").upstream.shared);
+  CHECK_FALSE(load("upstream:\n  command: [server]\n").upstream.shared);
+  CHECK_THAT(error_of("upstream:\n  command: [server]\n  shared: yes please\n"),
+             StartsWith("sluice.yaml:3: upstream.shared: expected true or false"));
+  CHECK_THAT(error_of("upstream:\n  url: http://a/mcp\n  shared: true\n"),
+             StartsWith("sluice.yaml:3: upstream.shared: only for an upstream.command"));
+}
+
 TEST_CASE("the listen section names the address, the tokens, the origins and the limits") {
   SECTION("all of it") {
     const auto config = load(

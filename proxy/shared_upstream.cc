@@ -1,0 +1,297 @@
+#include "proxy/shared_upstream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::proxy {
+
+// JSON-RPC "internal error": the upstream asked something no session can answer.
+constexpr int kInternalError = -32603;
+
+class SharedUpstream::Port final : public mcp::Transport {
+ public:
+  explicit Port(SharedUpstream& hub) : hub_(&hub), arrived_(hub.executor_) {}
+  ~Port() override { close(); }
+  Port(const Port&) = delete;
+  Port& operator=(const Port&) = delete;
+
+  asio::awaitable<std::optional<mcp::Frame>> receive() override {
+    while (inbox_.empty() && !closed_ && hub_ != nullptr && !hub_->ended_) co_await arrived_.wait();
+    if (closed_ || inbox_.empty()) co_return std::nullopt;
+    auto frame = std::move(inbox_.front());
+    inbox_.pop_front();
+    queued_bytes_ -= frame.size;
+    co_return frame;
+  }
+
+  void send(std::string message) override {
+    if (hub_ != nullptr && !send_closed_) hub_->from_session(*this, std::move(message));
+  }
+
+  asio::awaitable<void> drain(std::size_t max_queued_bytes) override {
+    if (hub_ != nullptr) co_await hub_->upstream_.drain(max_queued_bytes);
+  }
+
+  // The shared upstream's input stays open for the other sessions.
+  void close_send() override { send_closed_ = true; }
+  void close_receive() override { close(); }
+  void close() override {
+    send_closed_ = true;
+    if (closed_) return;
+    closed_ = true;
+    inbox_.clear();
+    queued_bytes_ = 0;
+    arrived_.notify_all();
+    if (hub_ != nullptr) hub_->detach(*this);
+  }
+
+  [[nodiscard]] bool can_send() const override {
+    return hub_ != nullptr && !send_closed_ && !hub_->ended_ && hub_->upstream_.can_send();
+  }
+
+  void deliver(std::string wire) {
+    if (closed_) return;
+    const auto size = wire.size();
+    if (queued_bytes_ > 0 && queued_bytes_ + size > hub_->max_queued_bytes_) {
+      spdlog::warn("a session sharing the upstream left {} bytes unread; it is detached", queued_bytes_);
+      close();
+      return;
+    }
+    queued_bytes_ += size;
+    inbox_.push_back(mcp::Frame{mcp::Frame::Kind::line, std::move(wire), size});
+    arrived_.notify_all();
+  }
+
+  void wake() { arrived_.notify_all(); }
+  void orphan() {
+    hub_ = nullptr;
+    arrived_.notify_all();
+  }
+
+ private:
+  SharedUpstream* hub_;
+  mcp::AsyncEvent arrived_;
+  std::deque<mcp::Frame> inbox_;
+  std::size_t queued_bytes_ = 0;
+  bool closed_ = false;
+  bool send_closed_ = false;
+};
+
+SharedUpstream::SharedUpstream(const asio::any_io_executor& executor, mcp::Transport& upstream,
+                               mcp::ParseLimits limits, std::size_t max_queued_bytes)
+    : executor_(executor), upstream_(upstream), limits_(limits), max_queued_bytes_(max_queued_bytes) {}
+
+SharedUpstream::~SharedUpstream() {
+  for (auto* port : ports_) port->orphan();
+}
+
+std::unique_ptr<mcp::Transport> SharedUpstream::attach() {
+  auto port = std::make_unique<Port>(*this);
+  ports_.push_back(port.get());
+  return port;
+}
+
+asio::awaitable<void> SharedUpstream::run() {
+  while (auto frame = co_await upstream_.receive()) {
+    if (frame->kind == mcp::Frame::Kind::oversized) {
+      spdlog::warn("shared upstream sent a message of {} bytes, over the {} byte limit; dropped", frame->size,
+                   limits_.max_message_bytes);
+      continue;
+    }
+    auto parsed = mcp::parse_frame(std::move(frame->text), limits_);
+    if (auto* message = std::get_if<mcp::Message>(&parsed)) {
+      from_upstream(std::move(*message));
+    } else {
+      spdlog::warn(
+          "shared upstream sent a batch or a malformed message; dropped: only single messages can be routed");
+    }
+  }
+  ended_ = true;
+  for (auto* port : ports_) port->wake();
+}
+
+void SharedUpstream::from_session(Port& port, std::string wire) {
+  auto parsed = mcp::parse_frame(std::move(wire), limits_);
+  auto* message = std::get_if<mcp::Message>(&parsed);
+  if (message == nullptr) {
+    spdlog::warn("a session sent a batch or a malformed message to the shared upstream; dropped");
+    return;
+  }
+  if (message->is_request()) {
+    forward_request(port, std::move(*message));
+  } else if (message->is_notification()) {
+    forward_notification(port, std::move(*message));
+  } else {
+    const auto owner = server_requests_.find(mcp::id_key(message->id()));
+    if (owner == server_requests_.end() || owner->second.port != &port) {
+      spdlog::warn("a session answered id {} which the shared upstream did not ask it; dropped",
+                   message->id().dump());
+      return;
+    }
+    server_requests_.erase(owner);
+    upstream_.send(message->wire());
+  }
+}
+
+void SharedUpstream::forward_request(Port& port, mcp::Message message) {
+  const bool initialize = message.method() == "initialize";
+  if (initialize && initialize_result_) {
+    port.deliver(mcp::Message::result(message.id(), *initialize_result_).wire());
+    return;
+  }
+  if (initialize && initialize_sent_) {
+    initialize_waiting_.emplace_back(&port, message.id());
+    return;
+  }
+  const mcp::json upstream_id = ++next_id_;
+  const auto key = mcp::id_key(upstream_id);
+  client_requests_[key] = ClientRequest{&port, message.id(), upstream_id, next_id_};
+  if (initialize) {
+    initialize_sent_ = true;
+    initialize_upstream_key_ = key;
+  }
+  auto& body = message.mutable_body();
+  body["id"] = upstream_id;
+  auto params = body.find("params");
+  if (params != body.end() && params->is_object()) {
+    auto meta = params->find("_meta");
+    if (meta != params->end() && meta->is_object() && meta->contains("progressToken")) {
+      progress_tokens_[key] = ClientToken{&port, (*meta)["progressToken"]};
+      (*meta)["progressToken"] = upstream_id;
+    }
+  }
+  upstream_.send(message.wire());
+}
+
+void SharedUpstream::forward_notification(Port& port, mcp::Message message) {
+  if (message.method() == "notifications/initialized") {
+    if (std::exchange(initialized_sent_, true)) return;
+  } else if (message.method() == "notifications/cancelled") {
+    const auto& params = message.params();
+    if (!params.is_object() || !params.contains("requestId")) return;
+    const auto key = mcp::id_key(params["requestId"]);
+    const auto request = std::find_if(
+        client_requests_.begin(), client_requests_.end(),
+        [&](const auto& entry) { return entry.second.port == &port && mcp::id_key(entry.second.id) == key; });
+    if (request == client_requests_.end()) return;  // answered already, or never sent
+    message.mutable_body()["params"]["requestId"] = request->second.upstream_id;
+  }
+  upstream_.send(message.wire());
+}
+
+void SharedUpstream::from_upstream(mcp::Message message) {
+  if (message.is_response()) {
+    const auto key = mcp::id_key(message.id());
+    const auto request = client_requests_.find(key);
+    if (request == client_requests_.end()) {
+      spdlog::warn("shared upstream answered id {} which no session asked; dropped", message.id().dump());
+      return;
+    }
+    auto* port = request->second.port;
+    const auto id = request->second.id;
+    client_requests_.erase(request);
+    progress_tokens_.erase(key);
+    if (key == initialize_upstream_key_) answer_initialize(message);
+    if (port == nullptr) return;
+    message.mutable_body()["id"] = id;
+    port->deliver(message.wire());
+  } else if (message.is_request()) {
+    auto* owner = owner_of_server_request();
+    if (owner == nullptr) {
+      upstream_.send(
+          mcp::Message::error(message.id(), kInternalError, "no client session is attached to answer it")
+              .wire());
+      return;
+    }
+    server_requests_[mcp::id_key(message.id())] = ServerRequest{owner, message.id()};
+    owner->deliver(message.wire());
+  } else if (message.method() == "notifications/progress") {
+    const auto& params = message.params();
+    if (!params.is_object() || !params.contains("progressToken")) return;
+    const auto token = progress_tokens_.find(mcp::id_key(params["progressToken"]));
+    if (token == progress_tokens_.end()) return;  // its request was answered already
+    auto* port = token->second.port;
+    message.mutable_body()["params"]["progressToken"] = token->second.token;
+    port->deliver(message.wire());
+  } else if (message.method() == "notifications/cancelled") {
+    const auto& params = message.params();
+    if (!params.is_object() || !params.contains("requestId")) return;
+    const auto owner = server_requests_.find(mcp::id_key(params["requestId"]));
+    if (owner == server_requests_.end()) return;
+    auto* port = owner->second.port;
+    server_requests_.erase(owner);
+    port->deliver(message.wire());
+  } else {
+    // A copy: a session over its queue bound is detached while this runs.
+    const auto ports = ports_;
+    for (auto* port : ports) port->deliver(message.wire());
+  }
+}
+
+void SharedUpstream::answer_initialize(const mcp::Message& response) {
+  initialize_upstream_key_.clear();
+  if (response.is_error_response()) {
+    initialize_sent_ = false;  // the next session's initialize tries again
+  } else {
+    initialize_result_ = response.body()["result"];
+  }
+  for (auto& [port, id] : std::exchange(initialize_waiting_, {})) {
+    auto answer = response;
+    answer.mutable_body()["id"] = id;
+    port->deliver(answer.wire());
+  }
+}
+
+// A server->client request carries nothing that names its session on stdio; the
+// session whose request was forwarded last is the one most likely to have caused it
+// (an elicitation during its tools/call).
+SharedUpstream::Port* SharedUpstream::owner_of_server_request() const {
+  const ClientRequest* newest = nullptr;
+  for (const auto& [key, request] : client_requests_) {
+    if (request.port != nullptr && (newest == nullptr || request.sequence > newest->sequence))
+      newest = &request;
+  }
+  if (newest != nullptr) return newest->port;
+  return ports_.empty() ? nullptr : ports_.front();
+}
+
+void SharedUpstream::detach(Port& port) {
+  ports_.erase(std::remove(ports_.begin(), ports_.end(), &port), ports_.end());
+  for (auto request = client_requests_.begin(); request != client_requests_.end();) {
+    if (request->second.port != &port) {
+      ++request;
+      continue;
+    }
+    progress_tokens_.erase(request->first);
+    if (request->first == initialize_upstream_key_) {
+      // Its answer still comes, and the sessions that wait for it need it.
+      request->second.port = nullptr;
+      ++request;
+      continue;
+    }
+    if (upstream_.can_send()) {
+      upstream_.send(mcp::Message::notification(
+                         "notifications/cancelled",
+                         {{"requestId", request->second.upstream_id}, {"reason", "the client session ended"}})
+                         .wire());
+    }
+    request = client_requests_.erase(request);
+  }
+  for (auto request = server_requests_.begin(); request != server_requests_.end();) {
+    if (request->second.port != &port) {
+      ++request;
+      continue;
+    }
+    if (upstream_.can_send()) {
+      upstream_.send(
+          mcp::Message::error(request->second.id, kInternalError, "the client session it was sent to ended")
+              .wire());
+    }
+    request = server_requests_.erase(request);
+  }
+  std::erase_if(initialize_waiting_, [&](const auto& waiting) { return waiting.first == &port; });
+}
+
+}  // namespace sluice::proxy

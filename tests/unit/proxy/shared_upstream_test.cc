@@ -1,0 +1,229 @@
+#include "proxy/shared_upstream.h"
+
+#include <memory>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "mcp/stream_transport.h"
+#include "support/async_test.h"
+
+namespace sluice::proxy {
+namespace {
+
+using mcp::json;
+using test::Pipe;
+using test::receive_line;
+using test::run_test;
+
+constexpr std::size_t limit = std::size_t{1} << 20;
+constexpr std::size_t max_queued = 4096;
+
+// Two sessions' sides of one upstream, which is a real pipe pair; the test plays the
+// server through `server` and the two sessions through `a` and `b`.
+struct Harness {
+  explicit Harness(asio::io_context& io)
+      : upstream(io.get_executor(), from_server.release_read(), to_server.release_write(), limit),
+        server(io.get_executor(), to_server.release_read(), from_server.release_write(), limit),
+        router(io.get_executor(), upstream, mcp::ParseLimits{limit, 128}, max_queued),
+        a(router.attach()),
+        b(router.attach()) {
+    asio::co_spawn(io, router.run(), asio::detached);
+  }
+
+  Pipe to_server, from_server;
+  mcp::StreamTransport upstream;
+  mcp::StreamTransport server;
+  SharedUpstream router;
+  std::unique_ptr<mcp::Transport> a;
+  std::unique_ptr<mcp::Transport> b;
+};
+
+asio::awaitable<json> receive_json(mcp::Transport& transport) {
+  co_return json::parse(co_await receive_line(transport));
+}
+
+// The next message from `transport` must be `expected`.
+asio::awaitable<void> expect(mcp::Transport& transport, const json& expected) {
+  const auto got = co_await receive_json(transport);
+  CHECK(got == expected);
+}
+
+// The stream from `transport` must end before anything else arrives.
+asio::awaitable<void> expect_end(mcp::Transport& transport) {
+  const auto frame = co_await transport.receive();
+  CHECK_FALSE(frame.has_value());
+}
+
+json request(int id, std::string_view method, json params = json::object()) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+}
+
+json result(const json& id, json value) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(value)}};
+}
+
+json notification(std::string_view method, json params) {
+  return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
+}
+
+TEST_CASE("colliding request ids of two sessions reach the upstream apart and come back to their owners") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(1, "tools/call", {{"name", "echo"}}).dump());
+    h.b->send(request(1, "tools/call", {{"name", "echo"}}).dump());
+    const auto first = co_await receive_json(h.server);
+    const auto second = co_await receive_json(h.server);
+    REQUIRE(first["id"] != second["id"]);
+    // Answered in the other order: each session still gets the answer to its own call.
+    h.server.send(result(second["id"], {{"who", "b"}}).dump());
+    h.server.send(result(first["id"], {{"who", "a"}}).dump());
+    const auto to_b = co_await receive_json(*h.b);
+    const auto to_a = co_await receive_json(*h.a);
+    CHECK(to_a == result(1, {{"who", "a"}}));
+    CHECK(to_b == result(1, {{"who", "b"}}));
+  });
+}
+
+TEST_CASE("progress of a request goes to the session that asked, under its own token") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(7, "tools/call", {{"name", "long"}, {"_meta", {{"progressToken", 7}}}}).dump());
+    h.b->send(request(7, "tools/call", {{"name", "long"}, {"_meta", {{"progressToken", 7}}}}).dump());
+    const auto from_a = co_await receive_json(h.server);
+    const auto from_b = co_await receive_json(h.server);
+    const auto token_a = from_a["params"]["_meta"]["progressToken"];
+    const auto token_b = from_b["params"]["_meta"]["progressToken"];
+    REQUIRE(token_a != token_b);
+    h.server.send(
+        notification("notifications/progress", {{"progressToken", token_b}, {"progress", 1}}).dump());
+    h.server.send(result(from_b["id"], json::object()).dump());
+    h.server.send(result(from_a["id"], json::object()).dump());
+    const json expected1 = notification("notifications/progress", {{"progressToken", 7}, {"progress", 1}});
+    co_await expect(*h.b, expected1);
+    co_await expect(*h.b, result(7, json::object()));
+    // a's first message is its answer: b's progress never reached it.
+    co_await expect(*h.a, result(7, json::object()));
+  });
+}
+
+TEST_CASE("a cancellation names the upstream's id of the session's own request") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.b->send(request(3, "tools/call").dump());
+    h.a->send(request(3, "tools/call").dump());
+    co_await receive_json(h.server);
+    const auto from_a = co_await receive_json(h.server);
+    h.a->send(notification("notifications/cancelled", {{"requestId", 3}}).dump());
+    const json expected2 = notification("notifications/cancelled", {{"requestId", from_a["id"]}});
+    co_await expect(h.server, expected2);
+  });
+}
+
+TEST_CASE("a request from the server goes to one session and only its answer goes back") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(1, "tools/call").dump());
+    h.b->send(request(1, "tools/call", {{"name", "trigger-elicitation"}}).dump());
+    co_await receive_json(h.server);
+    co_await receive_json(h.server);
+    const auto ask = request(0, "elicitation/create", {{"message", "name?"}});
+    h.server.send(ask.dump());
+    co_await expect(*h.b, ask);
+    h.a->send(result(0, {{"action", "accept"}}).dump());  // not a's to answer: dropped
+    h.b->send(result(0, {{"action", "decline"}}).dump());
+    const json expected3 = result(0, {{"action", "decline"}});
+    co_await expect(h.server, expected3);
+  });
+}
+
+TEST_CASE("a notification of no request reaches every session") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    const auto changed = json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}};
+    h.server.send(changed.dump());
+    co_await expect(*h.a, changed);
+    co_await expect(*h.b, changed);
+  });
+}
+
+TEST_CASE("the upstream is initialized once and every session gets the result under its own id") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(0, "initialize", {{"protocolVersion", "2025-06-18"}}).dump());
+    h.b->send(request(5, "initialize", {{"protocolVersion", "2025-06-18"}}).dump());
+    const auto initialize = co_await receive_json(h.server);
+    CHECK(initialize["method"] == "initialize");
+    const json answer = {{"protocolVersion", "2025-06-18"}, {"serverInfo", {{"name", "s"}}}};
+    h.server.send(result(initialize["id"], answer).dump());
+    co_await expect(*h.a, result(0, answer));
+    co_await expect(*h.b, result(5, answer));
+    const auto initialized = json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}};
+    h.a->send(initialized.dump());
+    h.b->send(initialized.dump());
+    h.b->send(request(6, "ping").dump());
+    co_await expect(h.server, initialized);
+    const auto next = co_await receive_json(h.server);
+    CHECK(next["method"] == "ping");  // not a second initialized
+    auto late = h.router.attach();
+    late->send(request(0, "initialize", {{"protocolVersion", "2025-06-18"}}).dump());
+    co_await expect(*late, result(0, answer));
+  });
+}
+
+TEST_CASE("a session's end cancels its requests and leaves the upstream to the others") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(1, "tools/call").dump());
+    const auto from_a = co_await receive_json(h.server);
+    h.a->close();
+    co_await expect_end(*h.a);
+    const json expected4 = notification(
+        "notifications/cancelled", {{"requestId", from_a["id"]}, {"reason", "the client session ended"}});
+    co_await expect(h.server, expected4);
+    CHECK(h.router.sessions() == 1);
+    h.b->send(request(1, "ping").dump());
+    const auto from_b = co_await receive_json(h.server);
+    h.server.send(result(from_b["id"], json::object()).dump());
+    co_await expect(*h.b, result(1, json::object()));
+  });
+}
+
+TEST_CASE("a session that leaves too much unread is detached and the others go on") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    const auto line = json{{"jsonrpc", "2.0"},
+                           {"method", "notifications/message"},
+                           {"params", {{"data", std::string(1000, 'x')}}}};
+    // b reads as it goes; a reads nothing until its queue is over the bound.
+    for (int i = 0; i < 6; ++i) {
+      h.server.send(line.dump());
+      co_await expect(*h.b, line);
+    }
+    CHECK(h.router.sessions() == 1);
+    co_await expect_end(*h.a);
+  });
+}
+
+TEST_CASE("the upstream's end ends every session") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.server.close_send();
+    co_await expect_end(*h.a);
+    co_await expect_end(*h.b);
+    CHECK(h.router.ended());
+    CHECK_FALSE(h.b->can_send());
+  });
+}
+
+}  // namespace
+}  // namespace sluice::proxy
