@@ -14,6 +14,74 @@
 #include "mcp/digest.h"
 
 namespace sluice::audit {
+
+// A prepared statement, finalized on every path.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) {
+      throw StoreError(std::string("cannot prepare a statement: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void bind(int index, const std::string& text) {
+    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+  }
+  void bind_optional(int index, const std::string& text) {
+    if (text.empty()) {
+      check(sqlite3_bind_null(statement_, index));
+    } else {
+      bind(index, text);
+    }
+  }
+  void bind_blob(int index, const std::string& bytes) {
+    check(sqlite3_bind_blob(statement_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+  }
+  void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
+
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+
+  // Resets a statement kept for reuse when a use of it ends, however it ends: one
+  // left stepping would hold its read transaction open.
+  class Use {
+   public:
+    explicit Use(Statement& statement) : statement_(statement) {}
+    ~Use() { statement_.reset(); }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+
+   private:
+    Statement& statement_;
+  };
+
+  // True while there is a row.
+  bool step() {
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(sqlite3_errmsg(db_));
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::string text(int column) const {
+    const auto* bytes = sqlite3_column_blob(statement_, column);
+    return bytes == nullptr ? std::string()
+                            : std::string(static_cast<const char*>(bytes), static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
+  }
+
+ private:
+  void check(int rc) const {
+    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
 namespace {
 
 // 'SLCE': marks the file as a Sluice audit log (PRAGMA application_id).
@@ -88,60 +156,6 @@ std::string new_log_id() {
   }
   return mcp::to_hex(bytes);
 }
-
-// A prepared statement, finalized on every path.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) {
-      throw StoreError(std::string("cannot prepare a statement: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  void bind(int index, const std::string& text) {
-    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-  }
-  void bind_optional(int index, const std::string& text) {
-    if (text.empty()) {
-      check(sqlite3_bind_null(statement_, index));
-    } else {
-      bind(index, text);
-    }
-  }
-  void bind_blob(int index, const std::string& bytes) {
-    check(sqlite3_bind_blob(statement_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
-  }
-  void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
-
-  void reset() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
-  // True while there is a row.
-  bool step() {
-    const int rc = sqlite3_step(statement_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw StoreError(sqlite3_errmsg(db_));
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
-  std::string text(int column) const {
-    const auto* bytes = sqlite3_column_blob(statement_, column);
-    return bytes == nullptr ? std::string()
-                            : std::string(static_cast<const char*>(bytes), static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)));
-  }
-
- private:
-  void check(int rc) const {
-    if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* statement_ = nullptr;
-};
 
 constexpr const char* event_columns = "seq, time, record, leaf, chain, kind, session, principal, tool, decision";
 
@@ -230,26 +244,52 @@ void SqliteStore::open() {
         execute(("PRAGMA max_page_count=" + std::to_string(std::atoll(pages))).c_str());
       }
     }
+    if (wal_by_hand_) checkpoint_wal_by_hand();
     if (found_version >= 2) {
       Statement select(db_, "SELECT value FROM meta WHERE key = 'log_id'");
       if (select.step()) log_id_ = select.text(0);
     }
     load_head();
   } catch (const StoreError& e) {
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close();
     // A statement's error ("file is not a database") does not know the path; fail()'s do.
     const std::string what = e.what();
     if (what.rfind(path_ + ": ", 0) == 0) throw;
     throw StoreError(path_ + ": cannot open the audit log: " + what);
   } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close();
     throw;
   }
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  select_head_.reset();
+  insert_event_.reset();
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+void SqliteStore::checkpoint_wal_by_hand() {
+  wal_by_hand_ = true;
+  wal_pages_ = 0;
+  // A hook of our own replaces SQLite's, which is what checkpoints inside a commit.
+  sqlite3_wal_hook(
+      db_,
+      [](void* store, sqlite3*, const char*, int pages) {
+        static_cast<SqliteStore*>(store)->wal_pages_ = pages;
+        return SQLITE_OK;
+      },
+      this);
+}
+
+void SqliteStore::checkpoint_wal() {
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK) {
+    fail(std::string("cannot checkpoint the WAL: ") + sqlite3_errmsg(db_));
+  }
+  wal_pages_ = 0;
+}
 
 SqliteStore::FileIdentity SqliteStore::identity_of(const std::string& path) {
   struct stat status {};
@@ -269,7 +309,11 @@ void SqliteStore::execute(const char* sql) const {
 }
 
 void SqliteStore::load_head() {
-  Statement head(db_, "SELECT seq, chain, kind, record FROM events ORDER BY seq DESC LIMIT 1");
+  if (!select_head_) {
+    select_head_ = std::make_unique<Statement>(db_, "SELECT seq, chain, kind, record FROM events ORDER BY seq DESC LIMIT 1");
+  }
+  auto& head = *select_head_;
+  const Statement::Use use(head);
   head_successor_.clear();
   head_kind_.clear();
   if (head.step()) {
@@ -315,8 +359,7 @@ void SqliteStore::follow_seals() {
   for (int hops = 0; !head_successor_.empty(); ++hops) {
     if (hops == 64) fail("more than 64 sealed files in a row; open the newest one");
     const auto successor = head_successor_;
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close();
     path_ = successor;
     open();  // loads the successor's head
   }
@@ -348,9 +391,14 @@ std::vector<StoredEvent> SqliteStore::append_locked(const std::vector<AuditEvent
   {
     auto seq = head_seq_;
     auto chain = head_chain_;
-    Statement insert(db_,
-                     "INSERT INTO events (seq, time, kind, session, principal, tool, decision, record, leaf, chain) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!insert_event_) {
+      insert_event_ = std::make_unique<Statement>(
+          db_,
+          "INSERT INTO events (seq, time, kind, session, principal, tool, decision, record, leaf, chain) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    }
+    auto& insert = *insert_event_;
+    const Statement::Use use(insert);
     for (const auto& event : events) {
       StoredEvent row;
       row.seq = ++seq;

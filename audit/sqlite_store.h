@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,8 @@ struct SealResult {
   std::string successor;
 };
 
+class Statement;
+
 class SqliteStore {
  public:
   // Opens (creating and initialising if need be) the file. Refuses a file that is
@@ -116,6 +119,15 @@ class SqliteStore {
   // Moves on to the file this one was sealed into, if it was (appends do so by
   // themselves; readers that live long call this before they read).
   void follow_seals();
+  // Stops SQLite from checkpointing the WAL inside a commit (its default, every 1000
+  // pages): the owner calls checkpoint_wal() when wal_pages() says so, at a moment of
+  // its choosing. Holds for the files seals lead to as well.
+  void checkpoint_wal_by_hand();
+  // Pages in the WAL since it was last reset, as of the last commit on this connection.
+  [[nodiscard]] int wal_pages() const { return wal_pages_; }
+  // Copies the WAL into the database file (PASSIVE: never waits for readers or
+  // writers). Throws StoreError.
+  void checkpoint_wal();
   // The file written to now: the one opened, or a successor it was sealed into.
   [[nodiscard]] const std::string& path() const { return path_; }
   // Names the log in its checkpoints' origin; empty in a schema 1 file opened read-only.
@@ -123,6 +135,8 @@ class SqliteStore {
 
  private:
   void open();
+  // Finalizes the kept statements, then closes the connection.
+  void close();
   void execute(const char* sql) const;
   void load_head();
   // BEGIN IMMEDIATE on the file that takes appends now, following seals.
@@ -153,6 +167,11 @@ class SqliteStore {
   std::string head_successor_;  // set when the file is sealed
   FileIdentity file_identity_;   // of path_ when opened for appends
   MerkleFrontier frontier_;     // of the rows up to the last checkpoint written here
+  // Prepared once per connection rather than once per group commit.
+  std::unique_ptr<Statement> select_head_;
+  std::unique_ptr<Statement> insert_event_;
+  bool wal_by_hand_ = false;
+  int wal_pages_ = 0;
 };
 
 // The current time as the audit log writes it: UTC, microseconds, ISO 8601.

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -36,7 +38,10 @@ AuditWriter::AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<
     : executor_(executor),
       store_(std::move(store)),
       checkpoints_(std::move(checkpoints)),
-      thread_([this] { run(); }) {}
+      thread_([this] {
+        store_->checkpoint_wal_by_hand();
+        run();
+      }) {}
 
 AuditWriter::~AuditWriter() {
   {
@@ -53,11 +58,17 @@ std::string AuditWriter::last_error() const {
 }
 
 void AuditWriter::enqueue(Item item) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    // The writer waits for a first item, then for one that somebody waits for:
+    // other items do not wake it twice (a wake-up costs the loop's core a context
+    // switch, and a group of its own costs a transaction).
+    wake = queue_.empty() || item.done != nullptr;
+    if (item.done) ++awaited_;
     queue_.push_back(std::move(item));
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void AuditWriter::record(AuditEvent event) { enqueue(Item{std::move(event), std::nullopt, std::nullopt, nullptr}); }
@@ -129,7 +140,13 @@ void AuditWriter::run() {
         checkpoint(true);
         return;
       }
+      // Nobody waits for what has queued: give a commit somebody waits for a moment
+      // to come, so that both share one transaction.
+      if (awaited_ == 0 && !stopping_) {
+        wake_.wait_for(lock, record_delay, [this] { return stopping_ || awaited_ > 0; });
+      }
       group.swap(queue_);
+      awaited_ = 0;
     }
     std::vector<AuditEvent> events;
     std::vector<PinRecord> pins;
@@ -156,6 +173,10 @@ void AuditWriter::run() {
       spdlog::error("AUDIT LOG UNAVAILABLE: {} events not written ({}); calls that need them are refused",
                     events.size(), e.what());
     }
+    // One handler for the whole group: each post from this thread takes the loop's
+    // lock and may wake it.
+    std::vector<std::pair<std::function<void(bool)>, bool>> completions;
+    completions.reserve(group.size());
     for (auto& item : group) {
       bool item_ok = ok;
       if (ok && item.task) {
@@ -166,9 +187,27 @@ void AuditWriter::run() {
           spdlog::error("audit log: {}", e.what());
         }
       }
-      if (item.done) asio::post(executor_, [done = std::move(item.done), item_ok] { done(item_ok); });
+      if (item.done) completions.emplace_back(std::move(item.done), item_ok);
+    }
+    if (!completions.empty()) {
+      asio::post(executor_, [completions = std::move(completions)] {
+        for (const auto& [done, item_ok] : completions) done(item_ok);
+      });
     }
     checkpoint(false);
+    if (ok) checkpoint_wal();
+  }
+}
+
+void AuditWriter::checkpoint_wal() {
+  // After the group's completions are posted, so that the calls waiting for them do
+  // not wait for the checkpoint's fsyncs too, as they would inside SQLite's own.
+  if (store_->wal_pages() < wal_checkpoint_pages) return;
+  try {
+    store_->checkpoint_wal();
+  } catch (const StoreError& e) {
+    // The commits are in the WAL; it is tried again after the next group.
+    spdlog::warn("audit log: {}", e.what());
   }
 }
 

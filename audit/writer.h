@@ -30,6 +30,11 @@ struct CheckpointOptions {
 
 class AuditWriter {
  public:
+  // How long an event nobody waits for may wait for a commit to ride with.
+  static constexpr std::chrono::milliseconds record_delay{10};
+  // The WAL's size at which the writer checkpoints it (SQLite's own default).
+  static constexpr int wal_checkpoint_pages = 1000;
+
   // Completions are handed back to the loop through `executor`.
   AuditWriter(const asio::any_io_executor& executor, std::unique_ptr<SqliteStore> store,
               CheckpointOptions checkpoints = {});
@@ -41,7 +46,8 @@ class AuditWriter {
   // Resumes once the event is committed; false if it could not be (the reason is
   // logged, and last_error() tells it).
   asio::awaitable<bool> commit(AuditEvent event);
-  // Queues the event for the next group; nobody waits for it.
+  // Queues the event for the next group; nobody waits for it. It rides with the next
+  // commit someone waits for, or is written within record_delay when none comes.
   void record(AuditEvent event);
   // Queues a pin together with the event that records it.
   void pin(PinRecord pin, AuditEvent event);
@@ -72,6 +78,8 @@ class AuditWriter {
   void run();
   // On the writer's thread: signs a checkpoint when one is due (or `now`).
   void checkpoint(bool now);
+  // On the writer's thread: copies the WAL into the database once it has grown.
+  void checkpoint_wal();
 
   asio::any_io_executor executor_;
   std::unique_ptr<SqliteStore> store_;
@@ -81,6 +89,7 @@ class AuditWriter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
+  std::size_t awaited_ = 0;  // items in queue_ that somebody waits for
   bool stopping_ = false;
   std::string last_error_;
   std::atomic<bool> healthy_{true};

@@ -1,6 +1,7 @@
 #include "audit/writer.h"
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,27 @@ TEST_CASE("events recorded without waiting are written by the time the writer is
   const SqliteStore store(path, Durability::normal, true);
   REQUIRE(verify(store).ok);
   REQUIRE(store.event(events)->tool == "tool_" + std::to_string(events - 1));
+}
+
+TEST_CASE("the writer copies the WAL into the database file as it grows") {
+  TempDir dir;
+  const auto path = dir.file("audit.db");
+  asio::io_context io;
+  AuditWriter writer(io.get_executor(), open_store(path));
+  constexpr int calls = 800;
+  run_test(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < calls; ++i) {
+      const bool committed = co_await writer.commit(decision("tool_" + std::to_string(i)));
+      REQUIRE(committed);
+    }
+  }, std::chrono::seconds(60));
+  // Each commit appends at least two pages to the WAL (the events table's and its
+  // index's), so the WAL passed its checkpoint size and the rows are in the file
+  // itself, not only in the WAL (which SQLite no longer checkpoints by itself).
+  const auto records = Connection(path).integer("SELECT sum(length(record)) FROM events");
+  REQUIRE(records > 0);
+  REQUIRE(std::filesystem::file_size(path) >= static_cast<std::uintmax_t>(records) / 4);
+  REQUIRE(rows(path) == calls);
 }
 
 TEST_CASE("pin writes the pin together with the event that records it") {
