@@ -9,6 +9,8 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include "mcp/tls.h"
+
 namespace sluice::kube {
 namespace {
 
@@ -52,12 +54,6 @@ ServerUrl parse_server(const std::string& server) {
 
 std::string seconds_text(std::chrono::milliseconds duration) {
   return std::to_string(static_cast<double>(duration.count()) / 1000.0).substr(0, 4) + " s";
-}
-
-bool is_ip_address(const std::string& host) {
-  boost::system::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
 }
 
 struct Connection {
@@ -154,7 +150,7 @@ struct RestClient::Impl {
     if (!credentials.insecure_skip_tls_verify) {
       connection->stream.set_verify_callback(ssl::host_name_verification(url.host));
     }
-    if (!is_ip_address(url.host)) {
+    if (!mcp::is_ip_address(url.host)) {
       // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
       SSL_ctrl(connection->stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                const_cast<char*>(url.host.c_str()));

@@ -19,13 +19,13 @@ constexpr auto modern_only =
     ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
     ssl::context::no_tlsv1_1;
 
+}  // namespace
+
 bool is_ip_address(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
 }
-
-}  // namespace
 
 ssl::context tls_server_context(const std::string& certificate_file, const std::string& key_file) {
   ssl::context context(ssl::context::tls_server);

@@ -11,6 +11,10 @@
 
 namespace sluice::mcp {
 
+// Whether `host` is an IPv4 or IPv6 address rather than a name: certificates name the
+// two differently, and SNI carries names only.
+bool is_ip_address(const std::string& host);
+
 // TLS 1.2 or later with the certificate chain and private key in these PEM files.
 // Throws std::runtime_error naming the file that cannot be used.
 asio::ssl::context tls_server_context(const std::string& certificate_file, const std::string& key_file);
