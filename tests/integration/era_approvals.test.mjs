@@ -162,13 +162,23 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
   it('cancels the approval request when the human at the client declines', async () => {
     const s = setup();
     const client = await modernClient(s, () => ({ action: 'decline' }));
-    const result = await client.callTool(scale);
-    assert.equal(result.isError, true);
-    assert.match(text(result), /was cancelled \(the client declined at Sluice's approval prompt\)/);
-    const listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
-    assert.match(listed.stdout, /"state":"cancelled"/);
-    assert.deepEqual(await client.reached('deployments_scale'), []);
-    await client.close();
+    try {
+      const result = await client.callTool(scale);
+      assert.equal(result.isError, true);
+      assert.match(text(result), /was cancelled \(the client declined at Sluice's approval prompt\)/);
+      // The cancellation is recorded by the audit writer thread, which may commit it just
+      // after the client's answer went out: wait for it, within a deadline.
+      const deadline = Date.now() + 5000;
+      let listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
+      while (!/"state":"cancelled"/.test(listed.stdout) && Date.now() < deadline) {
+        await new Promise((resolve) => setImmediate(resolve));
+        listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
+      }
+      assert.match(listed.stdout, /"state":"cancelled"/);
+      assert.deepEqual(await client.reached('deployments_scale'), []);
+    } finally {
+      await client.close();
+    }
   });
 
   it('with approval.client_may_approve, takes the form accept at the client as the approval', async () => {
