@@ -32,17 +32,22 @@ std::runtime_error key_error(const std::string& path, const std::string& what) {
 }
 
 std::string read_or_create_key(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    const auto key = mcp::random_hex(key_bytes);
-    const bool written =
-        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!written) throw key_error(path, std::string("cannot write the new key: ") + std::strerror(errno));
-    return key;
-  }
-  if (errno != EEXIST)
-    throw key_error(path, std::string("cannot create the key file: ") + std::strerror(errno));
+  // Written whole under another name, then linked into place: several Sluices sharing one
+  // audit log may start at once, and none may read a key file that is not yet written.
+  const auto draft = path + ".new-" + mcp::random_hex(8);
+  const int fd = ::open(draft.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw key_error(path, std::string("cannot create the key file: ") + std::strerror(errno));
+  const auto fresh = mcp::random_hex(key_bytes);
+  const bool written =
+      ::write(fd, fresh.data(), fresh.size()) == static_cast<ssize_t>(fresh.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  const int linked = written ? ::link(draft.c_str(), path.c_str()) : -1;
+  const int link_errno = errno;
+  ::unlink(draft.c_str());
+  if (!written) throw key_error(path, std::string("cannot write the new key: ") + std::strerror(link_errno));
+  if (linked == 0) return fresh;
+  if (link_errno != EEXIST)
+    throw key_error(path, std::string("cannot create the key file: ") + std::strerror(link_errno));
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     throw key_error(path, std::string("cannot read: ") + std::strerror(errno));
