@@ -215,4 +215,8 @@ bool is_utf8(std::string_view text) {
   }
 }
 
+std::string json_quoted(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace sluice::mcp

@@ -87,4 +87,8 @@ Message error_response(const Malformed& malformed);
 // Whether text is well-formed UTF-8, as every string in a JSON message must be.
 bool is_utf8(std::string_view text);
 
+// Text as a JSON string literal, for log and error messages, which must not fail
+// themselves: ill-formed bytes become U+FFFD.
+std::string json_quoted(std::string_view text);
+
 }  // namespace sluice::mcp

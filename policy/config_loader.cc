@@ -19,10 +19,7 @@
 namespace sluice::policy {
 namespace {
 
-// For error messages, which must not fail themselves: ill-formed bytes become U+FFFD.
-std::string json_quoted(std::string_view text) {
-  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+using mcp::json_quoted;
 
 template <typename Words>
 std::string join(const Words& words) {

@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "mcp/digest.h"
+#include "mcp/message.h"
 #include "policy/namespaces.h"
 
 namespace sluice::policy {
-namespace {
 
-std::string json_quoted(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
+using mcp::json_quoted;
+
+namespace {
 
 bool any_glob(const std::vector<Glob>& globs, std::string_view text) {
   return std::any_of(globs.begin(), globs.end(), [&](const Glob& glob) { return glob.matches(text); });

@@ -11,6 +11,7 @@ namespace sluice::proxy {
 namespace {
 
 using mcp::json;
+using mcp::json_quoted;
 
 // Sluice's own `_meta` key, under a prefix of its own: MCP reserves
 // io.modelcontextprotocol/ and mcp/.
@@ -68,8 +69,6 @@ mcp::Message tool_result(const Exchange& exchange, const std::string& text, bool
   };
   return mcp::own_result(exchange.session.era(), exchange.message.id(), std::move(result));
 }
-
-std::string json_quoted(const std::string& text) { return json(text).dump(); }
 
 std::string rule_and_reason(const policy::Decision& decision) {
   return "rule " + json_quoted(decision.rule) + ": " + decision.reason;
