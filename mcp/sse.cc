@@ -30,30 +30,37 @@ std::string encode_sse_event(std::string_view id, std::string_view data) {
 std::string_view sse_keepalive() { return ": keep-alive\n\n"; }
 
 bool SseDecoder::feed(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto end = bytes.find('\n');
+  while (!bytes.empty() && !over_limit_) {
+    if (after_cr_) {
+      after_cr_ = false;
+      if (bytes.front() == '\n') {
+        bytes.remove_prefix(1);
+        continue;
+      }
+    }
+    const auto end = bytes.find_first_of("\r\n");
     if (end == std::string_view::npos) {
       partial_ += bytes;
-      return partial_.size() <= max_line_bytes_;
+      over_limit_ = partial_.size() > max_bytes_;
+      break;
     }
     partial_ += bytes.substr(0, end);
+    after_cr_ = bytes[end] == '\r';
     bytes.remove_prefix(end + 1);
-    if (partial_.size() > max_line_bytes_) return false;
-    if (partial_.ends_with('\r')) partial_.pop_back();
-    line(partial_);
+    over_limit_ = partial_.size() > max_bytes_ || !line(partial_);
     partial_.clear();
   }
-  return true;
+  return !over_limit_;
 }
 
-void SseDecoder::line(std::string_view text) {
+bool SseDecoder::line(std::string_view text) {
   if (text.empty()) {
     if (has_data_ || !building_.id.empty()) ready_.push_back(std::move(building_));
     building_ = Event{};
     has_data_ = false;
-    return;
+    return true;
   }
-  if (text.front() == ':') return;
+  if (text.front() == ':') return true;
   const auto colon = text.find(':');
   const auto field = text.substr(0, colon);
   auto value = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
@@ -69,6 +76,7 @@ void SseDecoder::line(std::string_view text) {
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ms);
     if (error == std::errc() && end == value.data() + value.size() && !value.empty()) retry_ms_ = ms;
   }
+  return building_.data.size() <= max_bytes_;
 }
 
 bool SseDecoder::next(Event& event) {

@@ -21,8 +21,9 @@ std::string_view sse_keepalive();
 
 // Splits a text/event-stream into events, keeping only what MCP uses: the id, the
 // data, and the `retry:` delay before a reconnection. Comments and other fields are
-// skipped; a line longer than the limit ends the stream as malformed rather than
-// growing without bound.
+// skipped. Lines end with CRLF, LF or a lone CR, as the standard says. A line, or an
+// event's data, longer than the limit ends the stream as malformed rather than
+// growing without bound: many short `data:` lines make one long message too.
 class SseDecoder {
  public:
   struct Event {
@@ -30,9 +31,9 @@ class SseDecoder {
     std::string data;
   };
 
-  explicit SseDecoder(std::size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
+  explicit SseDecoder(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // Consumes bytes; false once a line went over the limit.
+  // Consumes bytes; false once a line or an event went over the limit, and from then on.
   bool feed(std::string_view bytes);
   // The next complete event, if any.
   bool next(Event& event);
@@ -40,9 +41,13 @@ class SseDecoder {
   [[nodiscard]] std::optional<std::uint64_t> retry_ms() const { return retry_ms_; }
 
  private:
-  void line(std::string_view text);
+  // False when the event being built has grown over the limit.
+  bool line(std::string_view text);
 
-  std::size_t max_line_bytes_;
+  std::size_t max_bytes_;
+  bool over_limit_ = false;
+  // The last line ended with CR: an LF that follows belongs to it.
+  bool after_cr_ = false;
   std::string partial_;
   Event building_;
   bool has_data_ = false;

@@ -32,7 +32,7 @@ Decoded decode(std::string_view bytes, std::size_t chunk) {
     out.ok = decoder.feed(piece);
     SseDecoder::Event event;
     while (decoder.next(event)) {
-      FUZZ_CHECK(event.id.size() <= max_line);
+      FUZZ_CHECK(event.id.size() <= max_line && event.data.size() <= max_line);
       out.events.push_back(std::move(event));
     }
   }

@@ -125,6 +125,28 @@ TEST_CASE("the SSE decoder keeps the last well-formed retry delay") {
 TEST_CASE("the SSE decoder refuses a line over its limit") {
   SseDecoder decoder(8);
   CHECK_FALSE(decoder.feed("data: 0123456789"));
+  CHECK_FALSE(decoder.feed("\n\n"));  // and stays refused
+}
+
+TEST_CASE("the SSE decoder refuses an event whose data lines add up to more than its limit") {
+  SseDecoder decoder(16);
+  SseDecoder::Event event;
+  CHECK(decoder.feed("data: 01234\ndata: 56789\n\n"));  // 11 bytes with the joining LF
+  REQUIRE(decoder.next(event));
+  CHECK(event.data == "01234\n56789");
+  CHECK_FALSE(decoder.feed("data: 01234\ndata: 56789\ndata: abcde\n"));
+  CHECK_FALSE(decoder.next(event));
+}
+
+TEST_CASE("the SSE decoder ends lines at CRLF, LF or a lone CR, also split across reads") {
+  SseDecoder decoder(1024);
+  SseDecoder::Event event;
+  CHECK(decoder.feed("id: a\rdata: one\r"));
+  CHECK(decoder.feed("\ndata: two\r\r"));  // the LF belongs to the CR before it: no blank line
+  REQUIRE(decoder.next(event));
+  CHECK(event.id == "a");
+  CHECK(event.data == "one\ntwo");
+  CHECK_FALSE(decoder.next(event));
 }
 
 }  // namespace sluice::mcp
