@@ -19,21 +19,31 @@ import { passes, runConformance } from './conformance_cli.mjs';
 const node22 = path.join(repoRoot, 'node_modules/node22/bin/node');
 const conformanceCli = path.join(repoRoot, 'node_modules/conformance-modern/dist/index.js');
 
-// Every server scenario of the 2026-07-28 wire, the pending ones (http-header-validation,
-// http-custom-header-server-validation, json-schema-2020-12) included. The tasks-*
-// scenarios (the io.modelcontextprotocol/tasks extension) are not run: the v2 SDK has no
-// server side of that extension, so the fixture cannot pass any of them alone and there
-// is nothing to compare (docs/protocol.md, "Conformance").
-const modernScenarios = ['--suite', 'all', '--spec-version', '2026-07-28'];
+// Exactly the server scenarios the 2026-07-28 revision requires, frozen at its release
+// (37), plus what that run reports without scoring: the pending ones
+// (http-header-validation, http-custom-header-server-validation, json-schema-2020-12)
+// and the ten tasks-* of the io.modelcontextprotocol/tasks extension. 50 in all.
+const modernScenarios = ['--requirements', '2026-07-28'];
 
-// Scenarios that lose checks through Sluice on main today, with either upstream: its
-// HTTP listener answers a 2026-07-28 POST (no Mcp-Session-Id, no initialize) with HTTP 400
-// and -32600 "no Mcp-Session-Id; a session starts with an initialize request", id null,
-// and a modern-shaped `initialize` with -31001. The modern-http work of issue 11 (the
-// 2026-07-28 request shape on the listener and the HTTP upstream client) is what mends
-// them. The test fails as soon as a listed scenario loses nothing any more, so the list
-// cannot outlive its reason: after merging that work, empty `beforeModernHttp` (split it
-// per upstream if the two differ) and run the test.
+// What the fixture cannot pass alone, and why; the rest of each such scenario is still
+// compared check by check.
+const beyondTheFixture = new Map([
+  [
+    'tasks-required-task-error',
+    'a task-required tool must answer -32021 to a client without the tasks extension, and the v2 SDK turns whatever a tool handler throws into an isError result (only -32042 escapes it)',
+  ],
+]);
+
+// Scenarios that lose checks through Sluice on main today (48 of 50), with either
+// upstream: its HTTP listener answers a 2026-07-28 POST (no Mcp-Session-Id, no
+// initialize) with HTTP 400 and -32600 "no Mcp-Session-Id; a session starts with an
+// initialize request", id null, and a modern-shaped `initialize` with -31001. The
+// modern-http work of issue 11 (the 2026-07-28 request shape on the listener and the
+// HTTP upstream client) mends what is on the listener's side; the tasks-* scenarios
+// also need tasks/get, tasks/update and tasks/cancel relayed. The test fails as soon as
+// a listed scenario loses nothing any more, so the list cannot outlive its reason: after
+// merging that work, remove what passes (split the list per upstream if the two
+// differ) and run the test again.
 const beforeModernHttp = [
   'caching',
   'completion-complete',
@@ -66,6 +76,15 @@ const beforeModernHttp = [
   'sep-2164-resource-not-found',
   'server-sse-multiple-streams',
   'server-stateless',
+  'tasks-capability-negotiation',
+  'tasks-dispatch-and-envelope',
+  'tasks-lifecycle',
+  'tasks-mrtr-composition',
+  'tasks-mrtr-input',
+  'tasks-request-headers',
+  'tasks-request-state-removal',
+  'tasks-required-task-error',
+  'tasks-wire-fields',
   'tools-call-audio',
   'tools-call-embedded-resource',
   'tools-call-error',
@@ -152,11 +171,11 @@ describe('2026-07-28 conformance server scenarios: the fixture alone and through
     for (const fixture of fixtures) fixture.child.kill();
   });
 
-  it('the fixture alone passes every 2026-07-28 scenario it is run on', (t) => {
+  it('the fixture alone passes every 2026-07-28 scenario but what it cannot give', (t) => {
     for (const [scenario, checks] of alone) t.diagnostic(`alone ${scenario}: ${summary(checks)}`);
-    assert.ok(alone.size >= 40, `only ${alone.size} scenarios ran: ${[...alone.keys()]}`);
+    assert.ok(alone.size >= 50, `only ${alone.size} scenarios ran: ${[...alone.keys()]}`);
     const failed = [...alone].filter(([, checks]) => !passes(checks)).map(([scenario]) => scenario);
-    assert.deepEqual(failed, [], `the fixture alone fails ${failed.join(', ')}`);
+    assert.deepEqual(failed, [...beyondTheFixture.keys()], `the fixture alone fails ${failed.join(', ')}; it is expected to fail only ${[...beyondTheFixture].map(([scenario, why]) => `${scenario} (${why})`)}`);
   });
 
   for (const upstream of Object.keys(awaitingModernHttp)) {
@@ -173,11 +192,11 @@ describe('2026-07-28 conformance server scenarios: the fixture alone and through
           lost.push(`${scenario} (${missing.join('; ')})`);
         }
       }
-      assert.deepEqual(lost, [], `passed by the fixture alone, failed through Sluice with ${upstream}:\n${lost.join('\n')}`);
       assert.deepEqual(
-        awaitedButPassing,
-        [],
-        `now passing through Sluice with ${upstream}: remove them from awaitingModernHttp['${upstream}']`,
+        { lost, nowPassing: awaitedButPassing },
+        { lost: [], nowPassing: [] },
+        `passed by the fixture alone, failed through Sluice with ${upstream}:\n${lost.join('\n')}\n` +
+          `listed in beforeModernHttp but losing nothing any more (remove them): ${awaitedButPassing.join(', ')}`,
       );
     });
   }
