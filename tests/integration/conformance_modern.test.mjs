@@ -39,11 +39,11 @@ const beyondTheFixture = new Map([
 // initialize) with HTTP 400 and -32600 "no Mcp-Session-Id; a session starts with an
 // initialize request", id null, and a modern-shaped `initialize` with -31001. The
 // modern-http work of issue 11 (the 2026-07-28 request shape on the listener and the
-// HTTP upstream client) mends what is on the listener's side; the tasks-* scenarios
-// also need tasks/get, tasks/update and tasks/cancel relayed. The test fails as soon as
-// a listed scenario loses nothing any more, so the list cannot outlive its reason: after
-// merging that work, remove what passes (split the list per upstream if the two
-// differ) and run the test again.
+// HTTP upstream client) is what mends them; the tasks-* scenarios also take tasks/get,
+// tasks/update and tasks/cancel through Sluice. The test fails as soon as a listed
+// scenario loses nothing any more, so the list cannot outlive its reason: after merging
+// that work, remove what passes (split the list per upstream if the two differ) and run
+// the test again.
 const beforeModernHttp = [
   'caching',
   'completion-complete',
