@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { everythingServer, fixturePath, repoRoot, startEverythingHttp, startSluiceHttp } from '../support/harness.mjs';
-import { failures, passes, runConformance } from './conformance_cli.mjs';
+import { failures, passes, runConformance } from '../support/conformance_cli.mjs';
 
 const conformanceCli = path.join(repoRoot, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { fixturePath, fixtureServer, repoRoot, startSluiceHttp } from '../support/harness.mjs';
-import { passes, runConformance } from './conformance_cli.mjs';
+import { passes, runConformance } from '../support/conformance_cli.mjs';
 
 const node22 = path.join(repoRoot, 'node_modules/node22/bin/node');
 const conformanceCli = path.join(repoRoot, 'node_modules/conformance-modern/dist/index.js');
