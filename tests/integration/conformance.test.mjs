@@ -5,13 +5,12 @@
 // its own must pass through Sluice as well. How to run it by hand: docs/architecture.md.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { everythingServer, fixturePath, repoRoot, startEverythingHttp, startSluiceHttp } from '../support/harness.mjs';
+import { failures, passes, runConformance } from '../support/conformance_cli.mjs';
 
 const conformanceCli = path.join(repoRoot, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 
@@ -26,34 +25,6 @@ const unknownToolScenarios = new Map([
   ['tools-call-simple-text', 'test_simple_text'],
   ['tools-call-error', 'test_error_handling'],
 ]);
-
-// Runs the active server scenarios (or only `scenarios`, one run each) against `url`;
-// resolves to scenario → checks.
-async function runConformance(url, scenarios = [undefined]) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-conformance-'));
-  let output = '';
-  for (const scenario of scenarios) {
-    const child = spawn(
-      process.execPath,
-      [conformanceCli, 'server', '--url', url, '-o', dir, ...(scenario ? ['--scenario', scenario] : [])],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    await once(child, 'exit'); // non-zero whenever a scenario fails, which some do on every side
-  }
-  const results = new Map();
-  for (const entry of readdirSync(dir)) {
-    const scenario = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry)?.[1];
-    if (scenario) results.set(scenario, JSON.parse(readFileSync(path.join(dir, entry, 'checks.json'), 'utf8')));
-  }
-  assert.ok(results.size > 0, `the conformance run against ${url} produced no results:\n${output}`);
-  return results;
-}
-
-const passes = (checks) => checks.length > 0 && checks.every((check) => check.status !== 'FAILURE');
-const failures = (checks) =>
-  checks.filter((check) => check.status === 'FAILURE').map((check) => `${check.id}: ${check.errorMessage}`);
 
 describe('conformance server scenarios: server-everything alone and through Sluice', () => {
   let remote;
@@ -71,7 +42,7 @@ describe('conformance server scenarios: server-everything alone and through Slui
       startSluiceHttp(everythingServer, ['--config', fixturePath('allow-everything.yaml')]),
     ]);
     sluices.push(overHttp, overStdio);
-    alone = await runConformance(remote.url);
+    alone = await runConformance({ cli: conformanceCli, url: remote.url });
     // Through a stdio upstream every session starts its own server-everything (about
     // 1.5 s of Node start-up each here), so that side runs only the scenarios compared
     // below, in two halves side by side.
@@ -79,9 +50,9 @@ describe('conformance server scenarios: server-everything alone and through Slui
     const names = needed.map(([scenario]) => scenario);
     const stdioUrl = new URL('mcp', overStdio.url).href;
     const [overHttpResults, firstHalf, secondHalf] = await Promise.all([
-      runConformance(new URL('mcp', overHttp.url).href),
-      runConformance(stdioUrl, names.filter((_, index) => index % 2 === 0)),
-      runConformance(stdioUrl, names.filter((_, index) => index % 2 === 1)),
+      runConformance({ cli: conformanceCli, url: new URL('mcp', overHttp.url).href }),
+      runConformance({ cli: conformanceCli, url: stdioUrl, scenarios: names.filter((_, index) => index % 2 === 0) }),
+      runConformance({ cli: conformanceCli, url: stdioUrl, scenarios: names.filter((_, index) => index % 2 === 1) }),
     ]);
     through['an HTTP upstream'] = overHttpResults;
     through['a stdio upstream'] = new Map([...firstHalf, ...secondHalf]);
