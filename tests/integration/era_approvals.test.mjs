@@ -242,6 +242,30 @@ describe('a 2025 client that declared elicitation, holding a call for approval',
     await client.close();
   });
 
+  it("sends a client that declared URL mode to the call's page in the approval UI, the elicitation named by the approval", async () => {
+    const port = await freePort();
+    const s = setup({ uiPort: port });
+    const client = await modernClient(
+      s,
+      (params) => {
+        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+        return { action: 'accept' };
+      },
+      { era: 'legacy', elicitation: { form: {}, url: {} } },
+    );
+    try {
+      const result = await client.callTool(scale);
+      assert.match(text(result), /deployments_scale ran/);
+      const [prompt] = client.prompts;
+      assert.equal(prompt.mode, 'url');
+      assert.equal(prompt.elicitationId, approvalIdIn(prompt.message));
+      assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${prompt.elicitationId}`);
+      assert.equal((await client.reached('deployments_scale')).length, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('cancels the approval request when the human at the client declines, and says so', async () => {
     const s = setup();
     const client = await modernClient(s, () => ({ action: 'decline' }), { era: 'legacy' });
