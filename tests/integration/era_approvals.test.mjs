@@ -329,3 +329,42 @@ describe("Sluice's requestState cannot be forged", () => {
     assert.equal(Number(refused.stdout.trim()), 5, 'every refusal is in the audit log');
   });
 });
+
+describe("a held call that carries the upstream's own requestState", () => {
+  it("is answered with Sluice's state wrapping the upstream's, and the released call gives the upstream its state back", async () => {
+    // A retry of an upstream round this Sluice never saw (another Sluice answered it, or
+    // it restarted since) is decided afresh, and here held: Sluice's sealed state carries
+    // the upstream's, so that neither is lost.
+    const s = setup();
+    const peer = new RawPeer(throughSluice(fixtureServer('dual-era-server.mjs'), sluiceArgs(s)));
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+      'io.modelcontextprotocol/clientInfo': { name: 'wrapped', version: '1' },
+    };
+    const confirm = { confirm: { action: 'accept', content: { confirm: true } } };
+    const deploy = (id, extra) => {
+      peer.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'deploy', arguments: { env: 'prod' }, _meta: meta, ...extra } });
+      return peer.next((m) => m.id === id, `the answer to ${id}`);
+    };
+    try {
+      const held = await deploy(1, { inputResponses: confirm, requestState: 'deploy:prod' });
+      assert.equal(held.result.resultType, 'input_required');
+      assert.deepEqual(Object.keys(held.result.inputRequests), [approvalKey]);
+      const ticket = held.result.requestState;
+      const body = ticket.slice('sluice.v1.'.length, ticket.lastIndexOf('.'));
+      const payload = JSON.parse(Buffer.from(body, 'base64').toString());
+      assert.equal(payload.upstreamState, 'deploy:prod', "the upstream's state rides inside Sluice's");
+
+      assert.equal(vote(s, 'approve', payload.approval).status, 0);
+      const released = await deploy(2, { inputResponses: { ...confirm, [approvalKey]: { action: 'accept', content: {} } }, requestState: ticket });
+      assert.match(released.result.content[0].text, /deploy ran with {"env":"prod"}/, JSON.stringify(released));
+      peer.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'calls_seen', arguments: {}, _meta: meta } });
+      const calls = JSON.parse((await peer.next((m) => m.id === 3, 'calls_seen')).result.content[0].text);
+      assert.deepEqual(calls.filter((c) => c.name === 'deploy').length, 1);
+    } finally {
+      peer.child.stdin.end();
+      await peer.exited;
+    }
+  });
+});
