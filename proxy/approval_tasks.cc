@@ -145,9 +145,10 @@ mcp::Message ApprovalTasks::outcome(const ApprovalTask& task, const json& id) {
     }
     default:
       // Cancelled before it ran: the call has no result, and never will.
-      return mcp::Message::error(id, -32602,
-                                 "Invalid params: task " + task.id + " was cancelled (" + task.status_message + "); " +
-                                     (task.released ? "what the call returned was discarded" : "the call did not run"));
+      return mcp::Message::error(
+          id, -32602,
+          "Invalid params: task " + task.id + " was cancelled (" + task.status_message + "); " +
+              (task.released ? "what the call returned was discarded" : "the call did not run"));
   }
 }
 

@@ -49,8 +49,8 @@ class ApprovalTasks {
  public:
   explicit ApprovalTasks(const asio::any_io_executor& executor) : changed_(executor) {}
 
-  ApprovalTask& create(mcp::ProtocolEra era, std::string approval_id, std::string status_message, std::int64_t ttl_ms,
-                       std::int64_t poll_interval_ms);
+  ApprovalTask& create(mcp::ProtocolEra era, std::string approval_id, std::string status_message,
+                       std::int64_t ttl_ms, std::int64_t poll_interval_ms);
   [[nodiscard]] ApprovalTask* find(std::string_view id);
   // A working task's new status message (it was approved, and runs).
   void progress(ApprovalTask& task, std::string status_message);

@@ -511,15 +511,19 @@ bool PolicyFilter::wants_task(const Exchange& exchange) {
   if (exchange.session.era() != mcp::ProtocolEra::modern) return member(params, "task").is_object();
   // The extension is declared per request, and only a request that declares it may
   // be answered with a task.
-  const auto capabilities = member(member(params, "_meta"), std::string(mcp::client_capabilities_meta_key).c_str());
+  const auto capabilities =
+      member(member(params, "_meta"), std::string(mcp::client_capabilities_meta_key).c_str());
   return member(member(capabilities, "extensions"), tasks_extension).is_object();
 }
 
 std::string PolicyFilter::waiting_for(const Exchange& exchange, const audit::ApprovalRecord& held) const {
-  auto where = config_.ui ? "in Sluice's approval UI (http://" + config_.ui->address + "/approvals/" + held.id + ") or " : "";
+  auto where = config_.ui ? "in Sluice's approval UI (http://" + config_.ui->address + "/approvals/" +
+                                held.id + ") or "
+                          : "";
   return "Held for approval by Sluice policy (" + rule_and_reason(*exchange.decision) + "): waits for " +
-         who_may_approve(held, false) + " to approve request " + held.id + " " + where + "with `sluice approvals approve " +
-         held.id + "` (expires " + held.expires + "). tasks/cancel withdraws the request.";
+         who_may_approve(held, false) + " to approve request " + held.id + " " + where +
+         "with `sluice approvals approve " + held.id + "` (expires " + held.expires +
+         "). tasks/cancel withdraws the request.";
 }
 
 void PolicyFilter::tell_task(SessionContext& session, const ApprovalTask& task) {
@@ -528,7 +532,8 @@ void PolicyFilter::tell_task(SessionContext& session, const ApprovalTask& task) 
   if (task.era != mcp::ProtocolEra::modern) session.notify_client(ApprovalTasks::status_notification(task));
 }
 
-void PolicyFilter::settle_task(SessionContext& session, const std::string& task_id, const mcp::Message& answer) {
+void PolicyFilter::settle_task(SessionContext& session, const std::string& task_id,
+                               const mcp::Message& answer) {
   auto* task = tasks_->find(task_id);
   if (task == nullptr || task->terminal()) return;
   const auto result = member(answer.body(), "result");
@@ -536,12 +541,13 @@ void PolicyFilter::settle_task(SessionContext& session, const std::string& task_
   if (member(result, "resultType") == "input_required") {
     // The upstream asks for input after the call was released: a task of Sluice's
     // cannot carry that round (the client would answer it with tasks/update).
-    tasks_->finish(*task,
-                   mcp::Message::error(answer.id(), -32603,
-                                       "the upstream asked for input (input_required) after approval request " +
-                                           task->approval_id +
-                                           " released the call; call it again without a task to answer it"),
-                   "Failed: the upstream asked for input that a task of Sluice's cannot carry");
+    tasks_->finish(
+        *task,
+        mcp::Message::error(answer.id(), -32603,
+                            "the upstream asked for input (input_required) after approval request " +
+                                task->approval_id +
+                                " released the call; call it again without a task to answer it"),
+        "Failed: the upstream asked for input that a task of Sluice's cannot carry");
     tell_task(session, *task);
     return;
   }
@@ -560,9 +566,11 @@ void PolicyFilter::settle_task(SessionContext& session, const std::string& task_
 
 asio::awaitable<Verdict> PolicyFilter::hold_as_task(Exchange& exchange, HoldRequest request) {
   auto& session = exchange.session;
-  const auto era = session.era() == mcp::ProtocolEra::modern ? mcp::ProtocolEra::modern : mcp::ProtocolEra::legacy;
+  const auto era =
+      session.era() == mcp::ProtocolEra::modern ? mcp::ProtocolEra::modern : mcp::ProtocolEra::legacy;
   const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout).count();
-  const auto poll_ms = std::chrono::duration_cast<std::chrono::milliseconds>(approvals_.config().progress_interval).count();
+  const auto poll_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(approvals_.config().progress_interval).count();
   // As in `wait`, the hold ends as cancelled if the client leaves; the callbacks may
   // run after this frame is gone: they own what they need.
   struct Watch {
@@ -572,7 +580,8 @@ asio::awaitable<Verdict> PolicyFilter::hold_as_task(Exchange& exchange, HoldRequ
   auto watch = std::make_shared<Watch>();
   const auto gone = [this, watch] {
     watch->gone = true;
-    if (!watch->approval_id.empty()) approvals_.cancel(watch->approval_id, "the client cancelled the call or went away");
+    if (!watch->approval_id.empty())
+      approvals_.cancel(watch->approval_id, "the client cancelled the call or went away");
   };
   session.on_request_gone(exchange.message.id(), gone);
   std::string task_id;
@@ -587,11 +596,12 @@ asio::awaitable<Verdict> PolicyFilter::hold_as_task(Exchange& exchange, HoldRequ
     }
     auto& task = tasks_->create(era, approval_id, waiting_for(exchange, *held), ttl_ms, poll_ms);
     task_id = task.id;
-    spdlog::info("session {}: tools/call {}: held as task {}, approval request {}", session.id(), held->tool, task.id,
-                 approval_id);
+    spdlog::info("session {}: tools/call {}: held as task {}, approval request {}", session.id(), held->tool,
+                 task.id, approval_id);
     auto answer = mcp::Message::result(exchange.message.id(), ApprovalTasks::created(task));
-    session.take_over(exchange.message, std::move(answer),
-                      [this, &session, id = task.id](const mcp::Message& settled) { settle_task(session, id, settled); });
+    session.take_over(
+        exchange.message, std::move(answer),
+        [this, &session, id = task.id](const mcp::Message& settled) { settle_task(session, id, settled); });
     session.on_request_gone(exchange.message.id(), gone);
   };
   const std::function<void(const std::string&)> no_progress;
@@ -664,14 +674,16 @@ asio::awaitable<std::optional<mcp::Message>> PolicyFilter::answer_task_request(E
                                         std::string(to_string(task->status)) + "); nothing to cancel");
     }
     if (task->released) {
-      tasks_->cancel(*task, "Cancelled by the client while the approved call ran; what it returns is discarded");
+      tasks_->cancel(*task,
+                     "Cancelled by the client while the approved call ran; what it returns is discarded");
     } else {
       tasks_->cancel(*task, "Cancelled by the client (tasks/cancel); approval request " + task->approval_id +
                                 " is cancelled, and the call did not run");
       approvals_.cancel(task->approval_id, "the client cancelled task " + task->id);
     }
     tell_task(session, *task);
-    co_return mcp::Message::result(id, modern ? json{{"resultType", "complete"}} : ApprovalTasks::detailed(*task));
+    co_return mcp::Message::result(
+        id, modern ? json{{"resultType", "complete"}} : ApprovalTasks::detailed(*task));
   }
   co_return std::nullopt;
 }
