@@ -86,6 +86,33 @@ async function modernClient(s, onApproval, { elicitation = { form: {} }, era = '
 
 const scale = { name: 'deployments_scale', arguments: { namespace: 'prod-eu', name: 'web', replicas: 5 } };
 
+// A client of `era` that declared URL mode, with the approval UI running: the human
+// at the client is sent to the call's page, where an approver approves (here with the
+// CLI). Returns the elicitation Sluice sent.
+async function approvedAtUrl(era) {
+  const port = await freePort();
+  const s = setup({ uiPort: port });
+  const client = await modernClient(
+    s,
+    (params) => {
+      assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+      return { action: 'accept' };
+    },
+    { era, elicitation: { form: {}, url: {} } },
+  );
+  try {
+    const result = await client.callTool(scale);
+    assert.match(text(result), /deployments_scale ran/);
+    assert.equal((await client.reached('deployments_scale')).length, 1);
+    const [prompt] = client.prompts;
+    assert.equal(prompt.mode, 'url');
+    assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${approvalIdIn(prompt.message)}`);
+    return prompt;
+  } finally {
+    await client.close();
+  }
+}
+
 describe('a 2026-07-28 client that declared elicitation, holding a call for approval', () => {
   it('is told in the protocol what is held and who may approve, and the call runs once approved', async () => {
     const s = setup();
@@ -128,22 +155,8 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
   });
 
   it("sends a client that declared URL mode to the call's page in the approval UI", async () => {
-    const port = await freePort();
-    const s = setup({ uiPort: port });
-    const client = await modernClient(
-      s,
-      (params) => {
-        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
-        return { action: 'accept' };
-      },
-      { elicitation: { form: {}, url: {} } },
-    );
-    const result = await client.callTool(scale);
-    assert.match(text(result), /deployments_scale ran/);
-    const [prompt] = client.prompts;
-    assert.equal(prompt.mode, 'url');
-    assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${approvalIdIn(prompt.message)}`);
-    await client.close();
+    const prompt = await approvedAtUrl('modern');
+    assert.equal(prompt.elicitationId, undefined, '2026-07-28 learns the outcome by the retry');
   });
 
   it('gets the denial, distinct from a pending or expired call, when an approver denies', async () => {
@@ -243,27 +256,8 @@ describe('a 2025 client that declared elicitation, holding a call for approval',
   });
 
   it("sends a client that declared URL mode to the call's page in the approval UI, the elicitation named by the approval", async () => {
-    const port = await freePort();
-    const s = setup({ uiPort: port });
-    const client = await modernClient(
-      s,
-      (params) => {
-        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
-        return { action: 'accept' };
-      },
-      { era: 'legacy', elicitation: { form: {}, url: {} } },
-    );
-    try {
-      const result = await client.callTool(scale);
-      assert.match(text(result), /deployments_scale ran/);
-      const [prompt] = client.prompts;
-      assert.equal(prompt.mode, 'url');
-      assert.equal(prompt.elicitationId, approvalIdIn(prompt.message));
-      assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${prompt.elicitationId}`);
-      assert.equal((await client.reached('deployments_scale')).length, 1);
-    } finally {
-      await client.close();
-    }
+    const prompt = await approvedAtUrl('legacy');
+    assert.equal(prompt.elicitationId, approvalIdIn(prompt.message));
   });
 
   it('cancels the approval request when the human at the client declines, and says so', async () => {

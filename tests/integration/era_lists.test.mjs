@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-import { fixtureServer, throughSluice } from '../support/harness.mjs';
+import { fixtureServer, keepWire, throughSluice } from '../support/harness.mjs';
 
 const text = (result) => result.content.map((c) => c.text).join('');
 
@@ -31,13 +31,7 @@ async function modernClient(config, serverArgs = []) {
   const transport = new StdioClientTransport({ command: command[0], args: command.slice(1), stderr: 'pipe' });
   const client = new Client({ name: 'era-lists', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   await client.connect(transport);
-  client.wire = [];
-  const deliver = transport.onmessage;
-  transport.onmessage = (message, extra) => {
-    client.wire.push(message);
-    deliver(message, extra);
-  };
-  return client;
+  return keepWire(client, transport);
 }
 
 // The last tools/list result as it came on the wire (the SDK consumes the cache hints).

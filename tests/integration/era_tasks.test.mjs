@@ -18,7 +18,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { z } from 'zod';
 
-import { everythingServer, fixtureServer, sluiceBin, throughSluice } from '../support/harness.mjs';
+import { everythingServer, fixtureServer, keepWire, sluiceBin, throughSluice } from '../support/harness.mjs';
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
@@ -54,12 +54,7 @@ async function taskClient(s, server, era) {
       : { capabilities: { tasks: { list: {}, cancel: {} } } },
   );
   await client.connect(transport);
-  client.wire = [];
-  const deliver = transport.onmessage;
-  transport.onmessage = (message, extra) => {
-    client.wire.push(message);
-    deliver(message, extra);
-  };
+  keepWire(client, transport);
   client.send = (method, params) => client.request({ method, params }, anyResult);
   client.reached = async (name) =>
     JSON.parse(text(await client.callTool({ name: 'calls_seen', arguments: {} }))).filter((c) => c.name === name);
@@ -135,11 +130,17 @@ describe('a 2026-07-28 client that declared the tasks extension, holding a call 
       assert.equal(cancelled.status, 'cancelled');
       assert.match(cancelled.statusMessage, /approval request [0-9a-f]{32} is cancelled, and the call did not run/);
       await assert.rejects(client.send('tasks/cancel', { taskId: task.taskId }), /already ended \(cancelled\)/);
-      // The request is cancelled for good: an approver can no longer release the call.
+      // The audit writer thread records the cancellation just after the answer may have
+      // gone out: wait for it, within a deadline. Then it is cancelled for good: an
+      // approver can no longer release the call.
+      const comment = `SELECT json_extract(record, '$.comment') FROM approvals WHERE json_extract(record, '$.id') = '${approval}'`;
+      const deadline = Date.now() + 5000;
+      while (!sql(s, comment).includes(task.taskId) && Date.now() < deadline) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.match(sql(s, comment), new RegExp(`the client cancelled task ${task.taskId}`));
       assert.notEqual(vote(s, 'approve', approval).status, 0);
       assert.deepEqual(await client.reached('deployments_scale'), []);
-      const reason = sql(s, `SELECT json_extract(record, '$.comment') FROM approvals WHERE json_extract(record, '$.id') = '${approval}'`);
-      assert.match(reason, new RegExp(`the client cancelled task ${task.taskId}`));
     } finally {
       await client.close();
     }
