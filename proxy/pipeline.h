@@ -52,6 +52,13 @@ class SessionContext {
   // before it is answered; forgotten when it is answered. Runs at once if the request
   // is no longer awaited.
   virtual void on_request_gone(const mcp::json& id, std::function<void()> gone) = 0;
+  // Answers the client's `request`, which a filter still holds, now with `answer` (a
+  // task Sluice made of the call), and keeps the request as one of Sluice's own: its
+  // id becomes one the client cannot use, and whatever answers it from here on (the
+  // upstream's response, after the filters, or a filter's own answer) goes to
+  // `answered`, never to the client. on_request_gone() works on the new id.
+  virtual void take_over(mcp::Message& request, mcp::Message answer,
+                         std::function<void(const mcp::Message&)> answered) = 0;
 };
 
 // What a filter sees of one message in flight.

@@ -219,6 +219,8 @@ void Session::accept_from_upstream(mcp::Parsed parsed) {
 bool Session::take_own_response(mcp::Message& message) {
   if (!message.is_response() || !starts_with(message.id(), own_id_prefix_)) return false;
   const auto found = own_requests_.find(message.id().get<std::string>());
+  // A request Sluice took over is answered through the filters, like the client's.
+  if (found == own_requests_.end() && client_requests_.contains(mcp::id_key(message.id()))) return false;
   if (found == own_requests_.end()) {
     spdlog::debug("session {}: dropped a late answer to Sluice's own request {}", id_, message.id().dump());
     return true;
@@ -332,9 +334,12 @@ void Session::answer_client(mcp::Message response) {
     return;
   }
   auto batch = std::move(found->second.batch);
+  auto taken_over = std::move(found->second.taken_over);
   gone_watchers_.erase(found->first);
   client_requests_.erase(found);
-  if (!batch) {
+  if (taken_over) {
+    taken_over(response);
+  } else if (!batch) {
     client_.send(response.wire());
   } else if (batch->settle(&response.body())) {
     client_.send(batch->responses.dump());
@@ -386,6 +391,14 @@ void Session::on_request_gone(const mcp::json& id, std::function<void()> gone) {
     return;
   }
   gone_watchers_[std::move(key)].push_back(std::move(gone));
+}
+
+void Session::take_over(mcp::Message& request, mcp::Message answer,
+                        std::function<void(const mcp::Message&)> answered) {
+  answer_client(std::move(answer));
+  mcp::json own = own_id_prefix_ + "task-" + std::to_string(next_own_request_++);
+  request.mutable_body()["id"] = own;
+  client_requests_.emplace(mcp::id_key(own), PendingRequest{own, nullptr, std::move(answered)});
 }
 
 void Session::request_gone(const std::string& key) {

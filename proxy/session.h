@@ -47,6 +47,8 @@ class Session final : public SessionContext {
                          std::function<void(const mcp::Message&)> answered) override;
   void withdraw_from_client(const std::string& id, std::string_view reason) override;
   void on_request_gone(const mcp::json& id, std::function<void()> gone) override;
+  void take_over(mcp::Message& request, mcp::Message answer,
+                 std::function<void(const mcp::Message&)> answered) override;
 
   // Relays until the client closes its side or the upstream's side ends. When the
   // upstream ends first, every client request still waiting is answered with an error.
@@ -68,6 +70,8 @@ class Session final : public SessionContext {
   struct PendingRequest {
     mcp::json id;
     std::shared_ptr<BatchReply> batch;
+    // A request Sluice took over (take_over): its answer goes here, not to the client.
+    std::function<void(const mcp::Message&)> taken_over = {};
   };
 
   asio::awaitable<void> read_client();

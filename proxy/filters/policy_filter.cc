@@ -38,6 +38,8 @@ json member(const json& object, const char* key) {
 // Sluice's own key in a 2026-07-28 input round (`inputRequests`, `inputResponses`),
 // under its own prefix.
 constexpr const char* approval_input_key = "dev.sluice/approval";
+// The 2026-07-28 tasks extension, as a client declares it in its capabilities.
+constexpr const char* tasks_extension = "io.modelcontextprotocol/tasks";
 
 std::string who_may_approve(const audit::ApprovalRecord& held, bool client_may_approve) {
   std::string roles;
@@ -93,6 +95,14 @@ asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
       }
       co_return verdict;
     }
+    if (message.is_request() && message.method().starts_with("tasks/")) {
+      if (!tasks_) tasks_.emplace(co_await asio::this_coro::executor);
+      if (auto answer = co_await answer_task_request(exchange)) co_return Verdict::answer(std::move(*answer));
+      if (message.method() == "tasks/list" && !member(message.params(), "cursor").is_string()) {
+        tasks_list_requests_.insert(mcp::id_key(message.id()));
+      }
+      co_return Verdict::forward();
+    }
     if (message.is_request() && message.method() == "tools/list") {
       const auto& params = message.params();
       const bool first_page = !params.is_object() || !params.contains("cursor");
@@ -107,6 +117,7 @@ asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
   }
   if (message.is_response()) {
     learn_input_round(message);
+    if (tasks_list_requests_.erase(mcp::id_key(message.id())) > 0) list_own_tasks(message);
     const auto found = tools_list_requests_.find(mcp::id_key(message.id()));
     if (found != tools_list_requests_.end()) {
       const bool first_page = found->second;
@@ -176,12 +187,16 @@ void PolicyFilter::learn_tools(Exchange& exchange, bool first_page) {
     }
   }
   if (denied.empty()) return;
-  auto& listed = exchange.message.mutable_body()["result"]["tools"];
+  auto& filtered = exchange.message.mutable_body()["result"];
+  auto& listed = filtered["tools"];
   for (auto it = denied.rbegin(); it != denied.rend(); ++it) {
     spdlog::info("session {}: tools/list: hiding {} (denied outright by the policy)", exchange.session.id(),
                  listed[*it]["name"].get<std::string>());
     listed.erase(*it);
   }
+  // What is left depends on who asked (rules may name principals): a list the upstream
+  // made for everyone is, once filtered, this caller's. ttlMs stays as the upstream set it.
+  if (member(filtered, "cacheScope") == "public") filtered["cacheScope"] = "private";
 }
 
 asio::awaitable<void> PolicyFilter::refresh_catalog(Exchange& exchange) {
@@ -221,6 +236,10 @@ asio::awaitable<Verdict> PolicyFilter::hold(Exchange& exchange, const std::strin
     if (rule.approval->timeout) request.timeout = *rule.approval->timeout;
     request.quorum = rule.approval->quorum;
     request.approver_roles = rule.approval->approvers;
+  }
+  if (!ticket && approvals_.config().hold == policy::HoldMode::automatic && wants_task(exchange)) {
+    if (!tasks_) tasks_.emplace(co_await asio::this_coro::executor);
+    co_return co_await hold_as_task(exchange, std::move(request));
   }
   if (ticket || (approvals_.config().hold == policy::HoldMode::automatic && in_band(exchange.session))) {
     co_return co_await hold_in_band(exchange, std::move(request), ticket);
@@ -484,6 +503,204 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
     default: break;
   }
   co_return settled(exchange, result);
+}
+
+bool PolicyFilter::wants_task(const Exchange& exchange) {
+  const auto& params = exchange.message.params();
+  if (exchange.session.era() != mcp::ProtocolEra::modern) return member(params, "task").is_object();
+  // The extension is declared per request, and only a request that declares it may
+  // be answered with a task.
+  const auto capabilities =
+      member(member(params, "_meta"), std::string(mcp::client_capabilities_meta_key).c_str());
+  return member(member(capabilities, "extensions"), tasks_extension).is_object();
+}
+
+std::string PolicyFilter::waiting_for(const Exchange& exchange, const audit::ApprovalRecord& held) const {
+  auto where = config_.ui ? "in Sluice's approval UI (http://" + config_.ui->address + "/approvals/" +
+                                held.id + ") or "
+                          : "";
+  return "Held for approval by Sluice policy (" + rule_and_reason(*exchange.decision) + "): waits for " +
+         who_may_approve(held, false) + " to approve request " + held.id + " " + where +
+         "with `sluice approvals approve " + held.id + "` (expires " + held.expires +
+         "). tasks/cancel withdraws the request.";
+}
+
+void PolicyFilter::tell_task(SessionContext& session, const ApprovalTask& task) {
+  // 2026-07-28 sends task notifications only on a subscriptions/listen stream that
+  // asked for the task's id; Sluice's tasks are polled there.
+  if (task.era != mcp::ProtocolEra::modern) session.notify_client(ApprovalTasks::status_notification(task));
+}
+
+void PolicyFilter::settle_task(SessionContext& session, const std::string& task_id,
+                               const mcp::Message& answer) {
+  auto* task = tasks_->find(task_id);
+  if (task == nullptr || task->terminal()) return;
+  const auto result = member(answer.body(), "result");
+  std::string summary = "Completed: the approved call ran on the upstream";
+  if (member(result, "resultType") == "input_required") {
+    // The upstream asks for input after the call was released: a task of Sluice's
+    // cannot carry that round (the client would answer it with tasks/update).
+    tasks_->finish(
+        *task,
+        mcp::Message::error(answer.id(), -32603,
+                            "the upstream asked for input (input_required) after approval request " +
+                                task->approval_id +
+                                " released the call; call it again without a task to answer it"),
+        "Failed: the upstream asked for input that a task of Sluice's cannot carry");
+    tell_task(session, *task);
+    return;
+  }
+  if (answer.is_error_response()) {
+    const auto why = member(member(answer.body(), "error"), "message");
+    summary = "Failed: " + (why.is_string() ? why.get<std::string>() : std::string("a JSON-RPC error"));
+  } else if (member(result, "isError") == true) {
+    // Sluice's own answer (a denial, an expiry) or the tool's error: its text says which.
+    const auto content = member(result, "content");
+    const auto first = content.is_array() && !content.empty() ? member(content[0], "text") : json(nullptr);
+    summary = first.is_string() ? first.get<std::string>() : "The call ended with a tool error";
+  }
+  tasks_->finish(*task, answer, std::move(summary));
+  tell_task(session, *task);
+}
+
+asio::awaitable<Verdict> PolicyFilter::hold_as_task(Exchange& exchange, HoldRequest request) {
+  auto& session = exchange.session;
+  const auto era =
+      session.era() == mcp::ProtocolEra::modern ? mcp::ProtocolEra::modern : mcp::ProtocolEra::legacy;
+  const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout).count();
+  const auto poll_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(approvals_.config().progress_interval).count();
+  // As in `wait`, the hold ends as cancelled if the client leaves; the callbacks may
+  // run after this frame is gone: they own what they need.
+  struct Watch {
+    std::string approval_id;
+    bool gone = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  const auto gone = [this, watch] {
+    watch->gone = true;
+    if (!watch->approval_id.empty())
+      approvals_.cancel(watch->approval_id, "the client cancelled the call or went away");
+  };
+  session.on_request_gone(exchange.message.id(), gone);
+  std::string task_id;
+  // Named, not a temporary: GCC 12 destroys a temporary argument of a coroutine call
+  // inside co_await twice.
+  std::function<void(const std::string&)> on_held = [&](const std::string& approval_id) {
+    watch->approval_id = approval_id;
+    const auto held = approvals_.lookup(approval_id);
+    if (watch->gone || !held) {
+      approvals_.cancel(approval_id, "the client cancelled the call or went away");
+      return;
+    }
+    auto& task = tasks_->create(era, approval_id, waiting_for(exchange, *held), ttl_ms, poll_ms);
+    task_id = task.id;
+    spdlog::info("session {}: tools/call {}: held as task {}, approval request {}", session.id(), held->tool,
+                 task.id, approval_id);
+    auto answer = mcp::Message::result(exchange.message.id(), ApprovalTasks::created(task));
+    session.take_over(
+        exchange.message, std::move(answer),
+        [this, &session, id = task.id](const mcp::Message& settled) { settle_task(session, id, settled); });
+    session.on_request_gone(exchange.message.id(), gone);
+  };
+  const std::function<void(const std::string&)> no_progress;
+  auto result = co_await approvals_.wait(std::move(request), no_progress, on_held);
+  auto* task = task_id.empty() ? nullptr : tasks_->find(task_id);
+  if (task == nullptr) {
+    if (result.outcome == HoldOutcome::cancelled) co_return Verdict::drop();
+    co_return settled(exchange, result);
+  }
+  if (result.outcome == HoldOutcome::cancelled) {
+    // tasks/cancel, or the client left: the taken-over request still gets its one answer.
+    if (!task->terminal()) {
+      tasks_->cancel(*task, "Cancelled: approval request " + task->approval_id + " was cancelled (" +
+                                result.request.comment + ")");
+      tell_task(session, *task);
+    }
+    co_return cancelled(exchange, result.request);
+  }
+  if (result.outcome == HoldOutcome::approved) {
+    task->released = true;
+    tasks_->progress(*task, "Approved (request " + task->approval_id + "); the call runs on the upstream");
+    tell_task(session, *task);
+    // The upstream runs the call as a plain one: no task of its own to chain.
+    auto& params = exchange.message.mutable_body()["params"];
+    params.erase("task");
+    if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+      auto capabilities = meta->find(mcp::client_capabilities_meta_key);
+      if (capabilities != meta->end() && capabilities->is_object() && capabilities->contains("extensions") &&
+          (*capabilities)["extensions"].is_object()) {
+        (*capabilities)["extensions"].erase(tasks_extension);
+      }
+    }
+  }
+  co_return settled(exchange, result);
+}
+
+asio::awaitable<std::optional<mcp::Message>> PolicyFilter::answer_task_request(Exchange& exchange) {
+  const auto& message = exchange.message;
+  const auto& params = message.params();
+  const auto task_id = member(params, "taskId");
+  auto* task = task_id.is_string() ? tasks_->find(task_id.get_ref<const std::string&>()) : nullptr;
+  if (task == nullptr) co_return std::nullopt;
+  auto& session = exchange.session;
+  const auto method = message.method();
+  const auto id = message.id();
+  const bool modern = task->era == mcp::ProtocolEra::modern;
+  if (method == "tasks/get") co_return mcp::Message::result(id, ApprovalTasks::detailed(*task));
+  if (method == "tasks/update") {
+    // Sluice's tasks never ask for input: there is nothing outstanding to answer.
+    co_return mcp::own_result(session.era(), id, json::object());
+  }
+  if (method == "tasks/result") {
+    auto left = std::make_shared<bool>(false);
+    session.on_request_gone(id, [this, left] {
+      *left = true;
+      tasks_->wake();
+    });
+    const auto own = task->id;
+    // Named, not a temporary (GCC 12, as above).
+    const std::function<bool()> gone = [left] { return *left; };
+    co_await tasks_->until_ended(own, gone);
+    task = tasks_->find(own);
+    if (*left || task == nullptr) co_return std::nullopt;
+    co_return ApprovalTasks::outcome(*task, id);
+  }
+  if (method == "tasks/cancel") {
+    if (task->terminal()) {
+      co_return mcp::Message::error(id, invalid_params,
+                                    "Invalid params: task " + task->id + " already ended (" +
+                                        std::string(to_string(task->status)) + "); nothing to cancel");
+    }
+    if (task->released) {
+      tasks_->cancel(*task,
+                     "Cancelled by the client while the approved call ran; what it returns is discarded");
+    } else {
+      tasks_->cancel(*task, "Cancelled by the client (tasks/cancel); approval request " + task->approval_id +
+                                " is cancelled, and the call did not run");
+      approvals_.cancel(task->approval_id, "the client cancelled task " + task->id);
+    }
+    tell_task(session, *task);
+    co_return mcp::Message::result(
+        id, modern ? json{{"resultType", "complete"}} : ApprovalTasks::detailed(*task));
+  }
+  co_return std::nullopt;
+}
+
+void PolicyFilter::list_own_tasks(mcp::Message& response) {
+  if (!tasks_) return;
+  auto own = tasks_->listed();
+  if (own.empty()) return;
+  auto& body = response.mutable_body();
+  if (response.is_error_response()) {
+    // An upstream without tasks of its own: the list is Sluice's.
+    body.erase("error");
+    body["result"] = {{"tasks", std::move(own)}};
+    return;
+  }
+  auto& tasks = body["result"]["tasks"];
+  if (!tasks.is_array()) tasks = json::array();
+  for (auto& task : own) tasks.push_back(std::move(task));
 }
 
 asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {

@@ -8,11 +8,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/tool_catalog.h"
 #include "proxy/approval_queue.h"
+#include "proxy/approval_tasks.h"
 #include "proxy/pipeline.h"
 
 namespace sluice::proxy {
@@ -45,6 +47,16 @@ class PolicyFilter final : public Filter {
   void elicit_while_held(Exchange& exchange, const std::string& approval_id, std::string& elicitation);
   std::optional<std::string> check_ticket(const Exchange& exchange, const std::string& tool, const mcp::json& arguments,
                                           std::optional<ApprovalTicket>& ticket) const;
+  // The tasks channel: a client that opted into tasks has a task of Sluice's at once,
+  // which completes with the call's result once an approver releases it.
+  [[nodiscard]] static bool wants_task(const Exchange& exchange);
+  asio::awaitable<Verdict> hold_as_task(Exchange& exchange, HoldRequest request);
+  std::string waiting_for(const Exchange& exchange, const audit::ApprovalRecord& held) const;
+  void settle_task(SessionContext& session, const std::string& task_id, const mcp::Message& answer);
+  void tell_task(SessionContext& session, const ApprovalTask& task);
+  // tasks/* for one of Sluice's own task ids, answered here; nullopt for any other id.
+  asio::awaitable<std::optional<mcp::Message>> answer_task_request(Exchange& exchange);
+  void list_own_tasks(mcp::Message& response);
   bool mark_dry_run(Exchange& exchange, const std::string& tool);
   bool continue_input_round(Exchange& exchange, const std::string& tool, const mcp::json& arguments);
   void learn_input_round(const mcp::Message& response);
@@ -56,6 +68,10 @@ class PolicyFilter final : public Filter {
   // Client tools/list requests awaiting their response, by id_key: true when the
   // request had no cursor (a new listing starts).
   std::unordered_map<std::string, bool> tools_list_requests_;
+  // Sluice's own tasks in this session (made on first use: they need the executor),
+  // and the client's tasks/list requests without a cursor, whose answer lists them too.
+  std::optional<ApprovalTasks> tasks_;
+  std::unordered_set<std::string> tasks_list_requests_;
   // A tools/call Sluice let through, as decided in its first round.
   struct DecidedCall {
     std::string tool;

@@ -86,6 +86,33 @@ async function modernClient(s, onApproval, { elicitation = { form: {} }, era = '
 
 const scale = { name: 'deployments_scale', arguments: { namespace: 'prod-eu', name: 'web', replicas: 5 } };
 
+// A client of `era` that declared URL mode, with the approval UI running: the human
+// at the client is sent to the call's page, where an approver approves (here with the
+// CLI). Returns the elicitation Sluice sent.
+async function approvedAtUrl(era) {
+  const port = await freePort();
+  const s = setup({ uiPort: port });
+  const client = await modernClient(
+    s,
+    (params) => {
+      assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
+      return { action: 'accept' };
+    },
+    { era, elicitation: { form: {}, url: {} } },
+  );
+  try {
+    const result = await client.callTool(scale);
+    assert.match(text(result), /deployments_scale ran/);
+    assert.equal((await client.reached('deployments_scale')).length, 1);
+    const [prompt] = client.prompts;
+    assert.equal(prompt.mode, 'url');
+    assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${approvalIdIn(prompt.message)}`);
+    return prompt;
+  } finally {
+    await client.close();
+  }
+}
+
 describe('a 2026-07-28 client that declared elicitation, holding a call for approval', () => {
   it('is told in the protocol what is held and who may approve, and the call runs once approved', async () => {
     const s = setup();
@@ -128,22 +155,8 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
   });
 
   it("sends a client that declared URL mode to the call's page in the approval UI", async () => {
-    const port = await freePort();
-    const s = setup({ uiPort: port });
-    const client = await modernClient(
-      s,
-      (params) => {
-        assert.equal(vote(s, 'approve', approvalIdIn(params.message)).status, 0);
-        return { action: 'accept' };
-      },
-      { elicitation: { form: {}, url: {} } },
-    );
-    const result = await client.callTool(scale);
-    assert.match(text(result), /deployments_scale ran/);
-    const [prompt] = client.prompts;
-    assert.equal(prompt.mode, 'url');
-    assert.equal(prompt.url, `http://127.0.0.1:${port}/approvals/${approvalIdIn(prompt.message)}`);
-    await client.close();
+    const prompt = await approvedAtUrl('modern');
+    assert.equal(prompt.elicitationId, undefined, '2026-07-28 learns the outcome by the retry');
   });
 
   it('gets the denial, distinct from a pending or expired call, when an approver denies', async () => {
@@ -242,6 +255,11 @@ describe('a 2025 client that declared elicitation, holding a call for approval',
     await client.close();
   });
 
+  it("sends a client that declared URL mode to the call's page in the approval UI, the elicitation named by the approval", async () => {
+    const prompt = await approvedAtUrl('legacy');
+    assert.equal(prompt.elicitationId, approvalIdIn(prompt.message));
+  });
+
   it('cancels the approval request when the human at the client declines, and says so', async () => {
     const s = setup();
     const client = await modernClient(s, () => ({ action: 'decline' }), { era: 'legacy' });
@@ -303,5 +321,44 @@ describe("Sluice's requestState cannot be forged", () => {
     await peer.exited;
     const refused = spawnSync('sqlite3', [s.db, "SELECT count(*) FROM events WHERE kind = 'decision' AND json_extract(record, '$.outcome') = 'refused'"], { encoding: 'utf8' });
     assert.equal(Number(refused.stdout.trim()), 5, 'every refusal is in the audit log');
+  });
+});
+
+describe("a held call that carries the upstream's own requestState", () => {
+  it("is answered with Sluice's state wrapping the upstream's, and the released call gives the upstream its state back", async () => {
+    // A retry of an upstream round this Sluice never saw (another Sluice answered it, or
+    // it restarted since) is decided afresh, and here held: Sluice's sealed state carries
+    // the upstream's, so that neither is lost.
+    const s = setup();
+    const peer = new RawPeer(throughSluice(fixtureServer('dual-era-server.mjs'), sluiceArgs(s)));
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+      'io.modelcontextprotocol/clientInfo': { name: 'wrapped', version: '1' },
+    };
+    const confirm = { confirm: { action: 'accept', content: { confirm: true } } };
+    const deploy = (id, extra) => {
+      peer.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'deploy', arguments: { env: 'prod' }, _meta: meta, ...extra } });
+      return peer.next((m) => m.id === id, `the answer to ${id}`);
+    };
+    try {
+      const held = await deploy(1, { inputResponses: confirm, requestState: 'deploy:prod' });
+      assert.equal(held.result.resultType, 'input_required');
+      assert.deepEqual(Object.keys(held.result.inputRequests), [approvalKey]);
+      const ticket = held.result.requestState;
+      const body = ticket.slice('sluice.v1.'.length, ticket.lastIndexOf('.'));
+      const payload = JSON.parse(Buffer.from(body, 'base64').toString());
+      assert.equal(payload.upstreamState, 'deploy:prod', "the upstream's state rides inside Sluice's");
+
+      assert.equal(vote(s, 'approve', payload.approval).status, 0);
+      const released = await deploy(2, { inputResponses: { ...confirm, [approvalKey]: { action: 'accept', content: {} } }, requestState: ticket });
+      assert.match(released.result.content[0].text, /deploy ran with {"env":"prod"}/, JSON.stringify(released));
+      peer.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'calls_seen', arguments: {}, _meta: meta } });
+      const calls = JSON.parse((await peer.next((m) => m.id === 3, 'calls_seen')).result.content[0].text);
+      assert.deepEqual(calls.filter((c) => c.name === 'deploy').length, 1);
+    } finally {
+      peer.child.stdin.end();
+      await peer.exited;
+    }
   });
 });

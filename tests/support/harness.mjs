@@ -140,6 +140,18 @@ export class RawPeer {
 }
 
 // True while a process with this pid exists (zombies included).
+// Keeps, in client.wire, every message the v2 SDK client receives, as it came on the
+// wire (the SDK strips resultType and cache hints from what its methods return).
+export function keepWire(client, transport) {
+  client.wire = [];
+  const deliver = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    client.wire.push(message);
+    deliver(message, extra);
+  };
+  return client;
+}
+
 export function processExists(pid) {
   try {
     process.kill(pid, 0);

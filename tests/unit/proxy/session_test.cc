@@ -149,6 +149,31 @@ class FailOn final : public Filter {
   std::string method_;
 };
 
+// Takes every tools/call over: answers the client at once, holds the call until
+// release(), then forwards it; whatever answers it then is kept in `answers`.
+class TakeOver final : public Filter {
+ public:
+  explicit TakeOver(const asio::any_io_executor& executor) : gate_(executor) {}
+
+  asio::awaitable<Verdict> on_message(Exchange& exchange) override {
+    if (!exchange.message.is_request() || exchange.message.method() != "tools/call") co_return Verdict::forward();
+    exchange.session.take_over(exchange.message, Message::result(exchange.message.id(), json{{"task", "t1"}}),
+                               [this](const Message& answer) { answers.push_back(answer.body()); });
+    while (!released_) co_await gate_.wait();
+    co_return Verdict::forward();
+  }
+
+  void release() {
+    released_ = true;
+    gate_.notify_all();
+  }
+  std::vector<json> answers;
+
+ private:
+  mcp::AsyncEvent gate_;
+  bool released_ = false;
+};
+
 TEST_CASE("a client request reaches the upstream byte for byte and its response comes back") {
   asio::io_context io;
   Harness h(io);
@@ -755,6 +780,41 @@ TEST_CASE("a request of Sluice's own to the client gets its answer there, which 
     const auto cancelled = co_await receive_json(h.client);
     CHECK(cancelled["method"] == "notifications/cancelled");
     CHECK(cancelled["params"]["requestId"] == second);
+  });
+}
+
+TEST_CASE("a request Sluice took over is answered to the client at once, and its later answer stops at Sluice") {
+  asio::io_context io;
+  Harness h(io);
+  auto filter = std::make_unique<TakeOver>(io.get_executor());
+  auto& take_over = *filter;
+  h.pipeline.add(std::move(filter));
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(1, "tools/call", {{"name", "deploy"}}));
+    const auto early = co_await receive_json(h.client);
+    CHECK(early["id"] == 1);
+    CHECK(early["result"]["task"] == "t1");
+
+    // The client's id is free again, and the held call goes on under one of Sluice's.
+    h.client.send(request(1, "ping"));
+    const auto ping = co_await receive_json(h.server);
+    CHECK(ping["method"] == "ping");
+    take_over.release();
+    const auto forwarded = co_await receive_json(h.server);
+    CHECK(forwarded["method"] == "tools/call");
+    REQUIRE(forwarded["id"].is_string());
+    CHECK(forwarded["id"].get<std::string>().find("-task-") != std::string::npos);
+
+    h.server.send(result(forwarded["id"], {{"content", json::array()}}));
+    h.server.send(Message::notification("notifications/tools/list_changed").wire());
+    // Relayed after the answer: had the answer reached the client, it would be first.
+    const auto first_at_client = co_await receive_json(h.client);
+    CHECK(first_at_client["method"] == "notifications/tools/list_changed");
+    REQUIRE(take_over.answers.size() == 1);
+    CHECK(take_over.answers[0]["id"] == forwarded["id"]);
+    CHECK(take_over.answers[0]["result"].contains("content"));
   });
 }
 
