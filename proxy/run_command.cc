@@ -344,19 +344,31 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   std::shared_ptr<SharedHub> shared_child;
   std::shared_ptr<SharedHub> modern_upstream;
 
+  // A 2026-07-28 request (client->modern()) is governed by a proxy session of its own,
+  // as a 2025 session is, over one upstream every modern request shares (its router
+  // keeps their ids apart): stateless requests need no upstream of their own, and a
+  // dual-era child opened by a modern request stays modern. Such a session is one
+  // request long, so it writes no session rows to the audit log. The client hanging up
+  // ends it: a held call is withdrawn, and the router cancels a forwarded one.
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
     Session session(executor, *client, upstream->transport(), *pipeline,
                     SessionOptions{options.limits, client->principal()});
-    spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
-                 client->principal(), upstream->describe());
-    governance.session_event(session, "opened: http, upstream " + upstream->describe());
+    if (client->modern()) {
+      spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(),
+                    client->principal(), upstream->describe());
+    } else {
+      spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
+                   client->principal(), upstream->describe());
+      governance.session_event(session, "opened: http, upstream " + upstream->describe());
+    }
     const auto end = co_await session.run();
     listener->end_session(client->id());
     co_await upstream->stop(options.shutdown_grace);
     co_await session.upstream_ended();
     co_await session.settled();
+    if (client->modern()) co_return;
     if (end == SessionEnd::upstream_closed) {
       spdlog::warn("session {}: upstream {} {}; the HTTP session ended with it", session.id(), upstream->describe(),
                    upstream->how_it_ended());
@@ -364,53 +376,27 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
     governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
                                                                        : "closed: upstream " + upstream->how_it_ended());
   };
-
-  // A 2026-07-28 request is governed by a proxy session of its own, as a 2025 session
-  // is, over one upstream every modern request shares (its router keeps their ids apart):
-  // stateless requests need no upstream of their own, and a dual-era child opened by a
-  // modern request stays modern. The client hanging up ends the session: a held call is
-  // withdrawn, and the router cancels a forwarded one.
-  auto serve_modern = [&](std::shared_ptr<mcp::HttpServerSession> client,
-                          std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
-    const auto pipeline = governance.pipeline();
-    Session session(executor, *client, upstream->transport(), *pipeline,
-                    SessionOptions{options.limits, client->principal()});
-    spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(), client->principal(),
-                  upstream->describe());
-    co_await session.run();
-    co_await upstream->stop(options.shutdown_grace);
-    co_await session.upstream_ended();
-    co_await session.settled();
-  };
-  auto options_for_listener = listener_options(options);
-  options_for_listener.on_modern_request = [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-    if (!modern_upstream || modern_upstream->ended()) modern_upstream = SharedHub::start(executor, options);
-    auto upstream = std::make_shared<HubSession>(modern_upstream);
+  auto start = [&](const std::shared_ptr<mcp::HttpServerSession>& client, std::shared_ptr<Upstream> upstream) {
     ++live_sessions;
-    asio::co_spawn(executor, serve_modern(client, upstream), [&, client](const std::exception_ptr& error) {
-      log_failure("a 2026-07-28 request", error);
+    asio::co_spawn(executor, serve(client, std::move(upstream)), [&, client](const std::exception_ptr& error) {
+      log_failure(client->modern() ? "a 2026-07-28 request" : "http session " + client->id(), error);
+      listener->end_session(client->id());
       client->close();
       --live_sessions;
       sessions_changed.notify_all();
     });
   };
 
+  auto listening = listener_options(options);
+  listening.on_modern_request = [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+    if (!modern_upstream || modern_upstream->ended()) modern_upstream = SharedHub::start(executor, options);
+    start(client, std::make_shared<HubSession>(modern_upstream));
+  };
   listener = std::make_unique<mcp::HttpListener>(
-      executor, std::move(options_for_listener), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-        std::shared_ptr<Upstream> upstream;
-        if (config.upstream.shared) {
-          if (!shared_child || shared_child->ended()) shared_child = SharedHub::start(executor, options);
-          upstream = std::make_shared<HubSession>(shared_child);
-        } else {
-          upstream = start_upstream(executor, options);
-        }
-        ++live_sessions;
-        asio::co_spawn(executor, serve(client, upstream), [&, client](const std::exception_ptr& error) {
-          log_failure("http session " + client->id(), error);
-          listener->end_session(client->id());
-          --live_sessions;
-          sessions_changed.notify_all();
-        });
+      executor, std::move(listening), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+        if (!config.upstream.shared) return start(client, start_upstream(executor, options));
+        if (!shared_child || shared_child->ended()) shared_child = SharedHub::start(executor, options);
+        start(client, std::make_shared<HubSession>(shared_child));
       });
   listener->start();
   // Tests and scripts bind port 0 and read the address from this line.
