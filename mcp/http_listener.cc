@@ -416,7 +416,7 @@ class HttpListener::Connection {
     listener_.modern_requests_.insert(session.get());
     const auto watch = std::make_shared<HangupWatch>(listener_.executor_);
     asio::co_spawn(listener_.executor_, watch_hangup(watch, session), asio::detached);
-    bool keep = co_await serve(request, *session, stream, stream->first_unwritten());
+    bool keep = co_await answer_modern(request, *session, stream);
     watch->stopping = true;
     boost::system::error_code ignored;
     stream_.tcp().socket().cancel(ignored);
@@ -424,6 +424,29 @@ class HttpListener::Connection {
     listener_.modern_requests_.erase(session.get());
     session->close();
     co_return keep && !watch->hung_up;
+  }
+
+  // A modern request's answer is JSON when the response is all there is, and a stream
+  // once anything (progress, a log message) comes before it, for a client that takes both.
+  asio::awaitable<bool> answer_modern(const Request& request, HttpServerSession& session,
+                                      const std::shared_ptr<ServerStream>& stream) {
+    while (!stream->json_answer() && stream->next_seq() == stream->first_held() && !stream->finished()) {
+      co_await stream->changed().wait();
+    }
+    const auto first = stream->first_held();
+    if (stream->json_answer() || !stream->finished() || stream->next_seq() != first + 1) {
+      co_return co_await serve(request, session, stream, first);
+    }
+    SseDecoder decoder(listener_.options_.session_limits.max_message_bytes);
+    SseDecoder::Event event;
+    decoder.feed(stream->event(first));
+    decoder.next(event);
+    stream->mark_written(first + 1);
+    auto response = plain(request, http::status::ok);
+    response.set(http::field::content_type, "application/json");
+    response.body() = std::move(event.data);
+    response.prepare_payload();
+    co_return co_await write(std::move(response));
   }
 
   // Whether the client of a modern request hung up while it waited for the answer.

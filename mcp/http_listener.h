@@ -5,7 +5,8 @@
 // 2026-07-28: a POST without Mcp-Session-Id whose body is `server/discover` or claims
 // the version in `_meta` is one stateless request; its Mcp-* headers are checked
 // against the body (400 and -32020 on a mismatch), and it goes to the proxy as a
-// one-request session whose answer is JSON or a request-scoped SSE stream; the client
+// one-request session whose answer is JSON, or a request-scoped SSE stream once a
+// notification comes before the response; the client
 // closing that stream ends the session, which cancels the call. Host, Origin and
 // bearer tokens are checked for both.
 #pragma once

@@ -245,6 +245,7 @@ for (const upstream of ['stdio', 'http']) {
       // The right headers pass, a base64-sentinel value included, and so does the SDK client.
       const plain = await modernPost(proxy.url, 'tools/call', call({ namespace: 'default', name: 'a' }), { headers: { 'Mcp-Param-Namespace': 'default' } });
       assert.equal(plain.status, 200);
+      assert.equal(plain.headers.get('content-type'), 'application/json', 'a bare answer is JSON, though the client takes a stream');
       const encoded = `=?base64?${Buffer.from('prod-ü').toString('base64')}?=`;
       const sentinel = await modernPost(proxy.url, 'tools/call', call({ namespace: 'prod-ü', name: 'b' }), { headers: { 'Mcp-Param-Namespace': encoded } });
       assert.equal(sentinel.status, 200, await sentinel.clone().text());
@@ -278,15 +279,26 @@ for (const upstream of ['stdio', 'http']) {
       await waitFor(log, read, new RegExp(`cancelled wait_for_cancel ${tag}`), 'the upstream to see the cancellation');
     });
 
-    it('withdraws a held approval when the client closes the request stream', async () => {
+    it('keeps a held call waiting on its own event stream, with progress, and withdraws it when the client closes the stream', async () => {
       const abort = new AbortController();
-      // No elicitation declared: approval.hold auto falls back to waiting on the stream.
+      // No elicitation declared: approval.hold auto falls back to waiting, with progress
+      // on the request's stream.
       const args = { namespace: 'prod-us', name: 'held', replicas: 2 };
-      const from = proxy.stderr().length;
-      const pending = modernPost(proxy.url, 'tools/call', { name: 'deployments_scale', arguments: args, _meta: meta() }, { signal: abort.signal });
-      await waitFor(proxy.child.stderr, () => proxy.stderr().slice(from), /tools\/call deployments_scale \(mutate\): require_approval/, 'the call to be held');
+      const params = { name: 'deployments_scale', arguments: args, _meta: { ...meta(), progressToken: 'held-1' } };
+      const response = await modernPost(proxy.url, 'tools/call', params, { signal: abort.signal });
+      assert.equal(response.headers.get('content-type'), 'text/event-stream');
+      assert.equal(response.headers.get('x-accel-buffering'), 'no');
+      assert.equal(response.headers.get('mcp-session-id'), null, '2026-07-28 has no sessions');
+      const reader = response.body.getReader();
+      let events = '';
+      while (!/notifications\/progress/.test(events)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `the stream ended before any progress: ${events}`);
+        events += Buffer.from(value).toString();
+      }
+      assert.match(events, /"progressToken":"held-1"/);
+      assert.match(events, /waiting for approval/);
       abort.abort();
-      await assert.rejects(pending.then((r) => r.text()));
       const deadline = Date.now() + 8000;
       let listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
       while (!/"state":"cancelled"/.test(listed.stdout) && Date.now() < deadline) {
