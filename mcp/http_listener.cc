@@ -140,7 +140,11 @@ std::string header_mismatch_of(const Request& request, const Message& message, c
     const auto value = decode_header_value(header(request, want.name));
     if (!value) return "the " + want.name + " header is not valid =?base64?...?=";
     if (*value != want.text) {
-      return "the " + want.name + " header says " + json(*value).dump() + ", the body " + json(want.text).dump();
+      // A decoded header is any bytes: quoted without throwing on ill-formed UTF-8.
+      const auto quoted = [](const std::string& text) {
+        return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+      };
+      return "the " + want.name + " header says " + quoted(*value) + ", the body " + quoted(want.text);
     }
   }
   const auto& params = message.params();

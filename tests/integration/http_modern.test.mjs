@@ -219,6 +219,7 @@ for (const upstream of ['stdio', 'http']) {
         ['MCP-Protocol-Version other than _meta', 'tools/call', call({ namespace: 'default', name: 'a' }), { 'MCP-Protocol-Version': '2025-11-25', 'Mcp-Param-Namespace': 'default' }, -32020],
         ['no Mcp-Param-Namespace for an x-mcp-header argument', 'tools/call', call({ namespace: 'default', name: 'a' }), {}, -32020],
         ['Mcp-Param-Namespace that is not the argument', 'tools/call', call({ namespace: 'default', name: 'a' }), { 'Mcp-Param-Namespace': 'prod-eu' }, -32020],
+        ['Mcp-Param-Namespace whose base64 is not UTF-8', 'tools/call', call({ namespace: 'default', name: 'a' }), { 'Mcp-Param-Namespace': '=?base64?/w==?=' }, -32020],
         ['an Mcp-Param-* header the schema does not declare', 'tools/call', call({ namespace: 'default', name: 'a' }), { 'Mcp-Param-Namespace': 'default', 'Mcp-Param-Pod': 'a' }, -32020],
         ['an unsupported version', 'tools/list', { _meta: { ...meta(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } }, {}, -32022],
         ['no clientCapabilities in _meta', 'tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } }, {}, -32602],
