@@ -58,6 +58,7 @@ struct HttpClientTransport::State {
   bool upstream_modern = false;
   ToolHeaderMap tool_headers;
   std::unordered_set<std::string> listing_tools;  // id_key of tools/list requests in flight
+  std::unordered_set<std::string> listed_for;     // tools called before a list described them
   // Modern: how to abort each request's POST, by id_key; cancelling is closing it.
   std::unordered_map<std::string, std::function<void()>> abort_in_flight;
 
@@ -381,39 +382,70 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
   }
 }
 
-// Whether the upstream is a 2026-07-28 server: its answer to server/discover (sent
-// with the envelope of the client's first request) is a DiscoverResult, or an error
-// only a modern server gives. Anything else (a 2025 server's "no session" error, a
-// 404, a broken connection) means it is not; no single error code decides.
-asio::awaitable<bool> discover_modern(const std::shared_ptr<State>& state, const json& envelope) {
-  const auto discover = Message::request("sluice-discover", "server/discover", {{"_meta", envelope}});
+// A request of Sluice's own in the client's envelope. (Built outside the coroutines:
+// GCC cannot keep an initializer list's array in a coroutine frame.)
+Message own_modern_request(const std::string& id, std::string_view method, const json& envelope,
+                           const json& cursor = nullptr) {
+  auto params = json::object();
+  params["_meta"] = envelope;
+  if (cursor.is_string()) params["cursor"] = cursor;
+  return Message::request(id, method, std::move(params));
+}
+
+// A request of Sluice's own to a 2026-07-28 upstream, answered as JSON: the response,
+// or a discarded value when there is none (no connection, no answer in time, not JSON).
+asio::awaitable<json> ask_modern(const std::shared_ptr<State>& state, const Message& ask) {
   auto exchange = std::make_shared<Exchange>(*state);
-  auto request = make_request(*state, http::verb::post, discover.wire(), mirrored_headers(discover, state->tool_headers));
+  auto request = make_request(*state, http::verb::post, ask.wire(), mirrored_headers(ask, state->tool_headers));
   if (const auto failure = co_await connect_and_write(state, *exchange, request); !failure.empty()) {
-    spdlog::warn("upstream {}: server/discover: {}", state->options.url, failure);
-    co_return false;
+    spdlog::warn("upstream {}: {}: {}", state->options.url, ask.method(), failure);
+    co_return json(json::value_t::discarded);
   }
   http::response_parser<http::string_body> parser;
-  parser.body_limit(std::min<std::uint64_t>(state->options.max_message_bytes, std::uint64_t{1} << 20));
+  parser.body_limit(state->options.max_message_bytes);
   boost::system::error_code ec;
   exchange->stream.expires_after(state->options.connect_timeout);
   co_await http::async_read(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return false;
+  if (ec) co_return json(json::value_t::discarded);
   auto text = parser.get().body();
   if (header_value(parser.get().base(), "Content-Type").starts_with("text/event-stream")) {
     SseDecoder events(state->options.max_message_bytes);
     SseDecoder::Event event;
     text.clear();
     if (events.feed(parser.get().body())) {
-      while (events.next(event) && text.empty()) text = std::move(event.data);
+      while (text.empty() && events.next(event)) text = std::move(event.data);
     }
   }
-  const auto body = json::parse(text, nullptr, false);
+  co_return json::parse(text, nullptr, false);
+}
+
+// Whether the upstream is a 2026-07-28 server: its answer to server/discover (sent
+// with the envelope of the client's first request) is a DiscoverResult, or an error
+// only a modern server gives. Anything else (a 2025 server's "no session" error, a
+// 404, a broken connection) means it is not; no single error code decides.
+asio::awaitable<bool> discover_modern(const std::shared_ptr<State>& state, const json& envelope) {
+  const auto body = co_await ask_modern(state, own_modern_request("sluice-discover", "server/discover", envelope));
   if (!body.is_object()) co_return false;
   if (body.contains("result") && body["result"].is_object() && body["result"].contains("supportedVersions")) co_return true;
   if (!body.contains("error") || !body["error"].is_object()) co_return false;
   const auto code = body["error"].value("code", 0);
   co_return code == -32020 || code == -32021 || code == -32022;
+}
+
+// Learns the upstream's x-mcp-header annotations from its own tools/list, every page:
+// a call of a tool no list relayed by this client described (a 2025 session listed the
+// tools, or none did) still needs its Mcp-Param-* headers.
+asio::awaitable<void> list_tool_headers(const std::shared_ptr<State>& state, const json& envelope) {
+  constexpr int max_pages = 100;
+  json cursor;
+  for (int page = 0; page < max_pages; ++page) {
+    const auto body =
+        co_await ask_modern(state, own_modern_request("sluice-tools-" + std::to_string(page), "tools/list", envelope, cursor));
+    if (!body.is_object() || !body.contains("result") || !body["result"].is_object()) co_return;
+    state->tool_headers.learn(body["result"]);
+    cursor = body["result"].value("nextCursor", json());
+    if (!cursor.is_string()) co_return;
+  }
 }
 
 // What a 2026-07-28 message becomes on the wire: a request gets the Mcp-* headers its
@@ -449,6 +481,22 @@ std::optional<std::vector<MirroredHeader>> prepare_modern(State& state, const st
   return mirrored_headers(*message, state.tool_headers);
 }
 
+// The tool (and the request's envelope) of a 2026-07-28 tools/call whose schema no
+// tools/list described yet; asked once per tool name, for a bounded number of names.
+std::optional<std::pair<std::string, json>> undescribed_tool(State& state, const std::string& wire) {
+  constexpr std::size_t max_names = 1000;
+  auto parsed = parse_frame(wire, ParseLimits{state.options.max_message_bytes});
+  const auto* message = std::get_if<Message>(&parsed);
+  if (message == nullptr || !message->is_request() || message->method() != "tools/call") return std::nullopt;
+  const auto& params = message->params();
+  if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) return std::nullopt;
+  auto name = params["name"].get<std::string>();
+  if (state.tool_headers.bindings(name) != nullptr || state.listed_for.contains(name)) return std::nullopt;
+  if (state.listed_for.size() >= max_names) return std::nullopt;
+  state.listed_for.insert(name);
+  return std::pair{std::move(name), modern_envelope(*message)};
+}
+
 asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
   while (!state->ended) {
     while (state->outbound.empty() && !state->ended && !state->send_closed) co_await state->outbound_ready.wait();
@@ -477,6 +525,10 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     }
     std::vector<MirroredHeader> mirrored;
     if (state->era == ProtocolEra::modern) {
+      if (const auto tool = undescribed_tool(*state, message)) {
+        spdlog::debug("upstream {}: listing its tools for the Mcp-Param-* headers of {}", state->options.url, tool->first);
+        co_await list_tool_headers(state, tool->second);
+      }
       auto headers = prepare_modern(*state, message);
       if (!headers) continue;
       mirrored = std::move(*headers);

@@ -313,6 +313,25 @@ for (const upstream of ['stdio', 'http']) {
   });
 }
 
+describe('a modern HTTP upstream whose tools a 2025 session listed first', () => {
+  it("gets the Mcp-Param-* headers of the first modern call, from the upstream's own schema", async () => {
+    const fixture = await startFixtureHttp();
+    const proxy = await startSluiceHttp([], ['--config', setup(fixture.url).config]);
+    try {
+      const legacy = await open(proxy.url, 'legacy');
+      await legacy.listTools();
+      await legacy.close();
+      const params = { name: 'pods_logs', arguments: { namespace: 'default', name: 'first' }, _meta: meta() };
+      const response = await modernPost(proxy.url, 'tools/call', params, { headers: { 'Mcp-Param-Namespace': 'default' } });
+      const body = await response.json();
+      assert.match(body.result?.content?.[0]?.text ?? '', /pods_logs ran/, JSON.stringify(body));
+    } finally {
+      await proxy.stop();
+      await fixture.stop();
+    }
+  });
+});
+
 describe('across the eras, where one side speaks only one', () => {
   it('tells a 2026-07-28 client that the HTTP upstream speaks only 2025, and a 2025 client that it speaks only 2026-07-28', async () => {
     const everything = await startEverythingHttp();
