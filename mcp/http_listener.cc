@@ -403,6 +403,13 @@ class HttpListener::Connection {
       co_return co_await write(
           rpc_error(request, http::status::bad_request, header_mismatch, "Header mismatch: " + mismatch, message.id()));
     }
+    if (listener_.modern_requests_.size() >= listener_.options_.max_sessions) {
+      co_return co_await write(rpc_error(request, http::status::service_unavailable, -32603,
+                                         "Service Unavailable: the limit of " +
+                                             std::to_string(listener_.options_.max_sessions) +
+                                             " 2026-07-28 requests at once is reached",
+                                         message.id()));
+    }
     auto session = std::make_shared<HttpServerSession>(listener_.executor_, principal, listener_.options_.session_limits,
                                                        HttpSessionShape::modern_request, &listener_.tool_headers_);
     std::string failure;

@@ -46,7 +46,7 @@ struct HttpListenerOptions {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::size_t max_body_bytes = std::size_t{4} << 20;
-  std::size_t max_sessions = 100;
+  std::size_t max_sessions = 100;  // 2025 sessions at once, and 2026-07-28 requests answered at once
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};
   ParseLimits parse_limits;

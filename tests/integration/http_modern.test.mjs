@@ -332,6 +332,25 @@ describe('a modern HTTP upstream whose tools a 2025 session listed first', () =>
   });
 });
 
+describe('a listener at its limit of 2026-07-28 requests', () => {
+  it('answers the next one 503 while the first is in flight', async () => {
+    const s = setup();
+    writeFileSync(s.config, `listen:\n  limits:\n    max_sessions: 1\n`, { flag: 'a' });
+    const proxy = await startSluiceHttp(fixtureServer('dual-era-server.mjs'), ['--config', s.config]);
+    const abort = new AbortController();
+    try {
+      const pending = modernPost(proxy.url, 'tools/call', { name: 'wait_for_cancel', arguments: { tag: 'limit' }, _meta: meta() }, { signal: abort.signal });
+      await waitFor(proxy.child.stderr, proxy.stderr, /call wait_for_cancel \{"tag":"limit"\}/, 'the first call to reach the upstream');
+      const refused = await modernPost(proxy.url, 'tools/list', { _meta: meta() });
+      assert.equal(refused.status, 503);
+      abort.abort();
+      await assert.rejects(pending.then((r) => r.text()));
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe('across the eras, where one side speaks only one', () => {
   it('tells a 2026-07-28 client that the HTTP upstream speaks only 2025, and a 2025 client that it speaks only 2026-07-28', async () => {
     const everything = await startEverythingHttp();
