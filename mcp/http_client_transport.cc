@@ -137,6 +137,19 @@ std::string header_value(const http::response_header<>& head, std::string_view n
   return found == head.end() ? std::string() : std::string(found->value());
 }
 
+// The code of a JSON-RPC error body, or 0 when it is none (the upstream is hostile too).
+int error_code(const json& body) {
+  if (!body.is_object()) return 0;
+  const auto error = body.find("error");
+  if (error == body.end() || !error->is_object()) return 0;
+  const auto code = error->find("code");
+  return code != error->end() && code->is_number_integer() ? code->get<int>() : 0;
+}
+
+// Codes only a 2026-07-28 server gives: HeaderMismatch, MissingRequiredClientCapability,
+// UnsupportedProtocolVersion.
+bool modern_error(int code) { return code == -32020 || code == -32021 || code == -32022; }
+
 http::request<http::string_body> make_request(const State& state, http::verb verb, std::string body,
                                               const std::vector<MirroredHeader>& mirrored = {}) {
   http::request<http::string_body> request(verb, state.target, 11);
@@ -358,14 +371,11 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
     if (modern && own_error) {
       // A 2026-07-28 server's error for this request (-32020, -32022, ...) is the answer.
       state->deliver(std::move(json_body));
-    } else if (own_error || (body.is_object() && body.contains("error"))) {
-      const auto code = body["error"].value("code", 0);
-      const bool modern_only = code == -32020 || code == -32021 || code == -32022;
+    } else if (const auto code = error_code(body); modern_error(code)) {
       state->deliver(Message::error(request_id, Error::upstream_exited,
-                                    modern_only ? "the upstream speaks only the 2026-07-28 revision (HTTP " +
-                                                      std::to_string(status) + ", error " + std::to_string(code) +
-                                                      "); Sluice does not translate a 2025 session to it"
-                                                : "the upstream answered HTTP " + std::to_string(status))
+                                    "the upstream speaks only the 2026-07-28 revision (HTTP " + std::to_string(status) +
+                                        ", error " + std::to_string(code) +
+                                        "); Sluice does not translate a 2025 session to it")
                          .wire());
     } else {
       state->deliver(Message::error(request_id, Error::upstream_exited, "the upstream answered HTTP " + std::to_string(status)).wire());
@@ -427,9 +437,7 @@ asio::awaitable<bool> discover_modern(const std::shared_ptr<State>& state, const
   const auto body = co_await ask_modern(state, own_modern_request("sluice-discover", "server/discover", envelope));
   if (!body.is_object()) co_return false;
   if (body.contains("result") && body["result"].is_object() && body["result"].contains("supportedVersions")) co_return true;
-  if (!body.contains("error") || !body["error"].is_object()) co_return false;
-  const auto code = body["error"].value("code", 0);
-  co_return code == -32020 || code == -32021 || code == -32022;
+  co_return modern_error(error_code(body));
 }
 
 // Learns the upstream's x-mcp-header annotations from its own tools/list, every page:
@@ -452,9 +460,7 @@ asio::awaitable<void> list_tool_headers(const std::shared_ptr<State>& state, con
 // body calls for and can be cancelled by closing its POST; a notification has no
 // receiver over HTTP, except notifications/cancelled, which closes the POST it names.
 // Returns the headers, or nullopt when the message is not to be sent.
-std::optional<std::vector<MirroredHeader>> prepare_modern(State& state, const std::string& wire) {
-  auto parsed = parse_frame(wire, ParseLimits{state.options.max_message_bytes});
-  const auto* message = std::get_if<Message>(&parsed);
+std::optional<std::vector<MirroredHeader>> prepare_modern(State& state, const Message* message) {
   if (message == nullptr) return std::nullopt;
   if (message->is_notification()) {
     const auto& params = message->params();
@@ -483,10 +489,8 @@ std::optional<std::vector<MirroredHeader>> prepare_modern(State& state, const st
 
 // The tool (and the request's envelope) of a 2026-07-28 tools/call whose schema no
 // tools/list described yet; asked once per tool name, for a bounded number of names.
-std::optional<std::pair<std::string, json>> undescribed_tool(State& state, const std::string& wire) {
+std::optional<std::pair<std::string, json>> undescribed_tool(State& state, const Message* message) {
   constexpr std::size_t max_names = 1000;
-  auto parsed = parse_frame(wire, ParseLimits{state.options.max_message_bytes});
-  const auto* message = std::get_if<Message>(&parsed);
   if (message == nullptr || !message->is_request() || message->method() != "tools/call") return std::nullopt;
   const auto& params = message->params();
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) return std::nullopt;
@@ -525,11 +529,13 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     }
     std::vector<MirroredHeader> mirrored;
     if (state->era == ProtocolEra::modern) {
-      if (const auto tool = undescribed_tool(*state, message)) {
+      auto parsed = parse_frame(message, ParseLimits{state->options.max_message_bytes});
+      const auto* outgoing = std::get_if<Message>(&parsed);
+      if (const auto tool = undescribed_tool(*state, outgoing)) {
         spdlog::debug("upstream {}: listing its tools for the Mcp-Param-* headers of {}", state->options.url, tool->first);
         co_await list_tool_headers(state, tool->second);
       }
-      auto headers = prepare_modern(*state, message);
+      auto headers = prepare_modern(*state, outgoing);
       if (!headers) continue;
       mirrored = std::move(*headers);
     }
