@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
-import { fixtureServer, sluiceBin, startEverythingHttp, startSluiceHttp } from '../support/harness.mjs';
+import { approvalsListed, fixtureServer, sluiceBin, startEverythingHttp, startSluiceHttp } from '../support/harness.mjs';
 
 const MODERN = '2026-07-28';
 const approvalKey = 'dev.sluice/approval';
@@ -300,13 +300,7 @@ for (const upstream of ['stdio', 'http']) {
       assert.match(events, /"progressToken":"held-1"/);
       assert.match(events, /waiting for approval/);
       abort.abort();
-      const deadline = Date.now() + 8000;
-      let listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
-      while (!/"state":"cancelled"/.test(listed.stdout) && Date.now() < deadline) {
-        await new Promise((resolve) => setImmediate(resolve));
-        listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
-      }
-      assert.match(listed.stdout, /"state":"cancelled"/);
+      await approvalsListed(s.db, /"state":"cancelled"/);
       const ran = (await modern.seen()).filter((c) => c.name === 'deployments_scale' && c.arguments.name === 'held');
       assert.deepEqual(ran, []);
     });
