@@ -268,6 +268,27 @@ for (const upstream of ['stdio', 'http']) {
       assert.equal(response.status, 400);
     });
 
+    it("relays a subscriptions/listen stream whose messages name the client's own listen request", async () => {
+      const abort = new AbortController();
+      const body = { jsonrpc: '2.0', id: 'listen-7', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta() } };
+      const response = await fetch(proxy.url, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'subscriptions/listen' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.headers.get('content-type'), 'text/event-stream');
+      const reader = response.body.getReader();
+      let events = '';
+      while (!/subscriptions\/acknowledged/.test(events)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, events);
+        events += Buffer.from(value).toString();
+      }
+      assert.match(events, /"io.modelcontextprotocol\/subscriptionId":"listen-7"/);
+      abort.abort();
+    });
+
     it('cancels the upstream call when the client closes the request stream', async () => {
       const abort = new AbortController();
       const tag = `t${nextId}`;
