@@ -5,9 +5,12 @@
 #include <charconv>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -18,6 +21,8 @@
 #include "mcp/async_event.h"
 #include "mcp/http_stream.h"
 #include "mcp/message.h"
+#include "mcp/protocol_era.h"
+#include "mcp/request_headers.h"
 #include "mcp/sse.h"
 #include "mcp/tls.h"
 
@@ -46,9 +51,20 @@ struct HttpClientTransport::State {
   bool ended = false;
   bool send_closed = false;
   bool get_stream_opened = false;
+  // The era the first request sent chose. A modern one is sent only when server/discover
+  // found the upstream modern; its POSTs carry the Mcp-* headers of their body, with the
+  // Mcp-Param-* annotations of the tools/list results that came back.
+  ProtocolEra era = ProtocolEra::undetermined;
+  bool upstream_modern = false;
+  ToolHeaderMap tool_headers;
+  std::unordered_set<std::string> listing_tools;  // id_key of tools/list requests in flight
+  std::unordered_set<std::string> listed_for;     // tools called before a list described them
+  // Modern: how to abort each request's POST, by id_key; cancelling is closing it.
+  std::unordered_map<std::string, std::function<void()>> abort_in_flight;
 
   void deliver(std::string text) {
     if (ended) return;
+    if (!listing_tools.empty()) learn_tools(text);
     Frame frame;
     frame.size = text.size();
     if (text.size() > options.max_message_bytes) {
@@ -58,6 +74,13 @@ struct HttpClientTransport::State {
     }
     inbound.push_back(std::move(frame));
     inbound_ready.notify_all();
+  }
+
+  void learn_tools(const std::string& text) {
+    const auto body = json::parse(text, nullptr, false);
+    if (!body.is_object() || !body.contains("id") || body.contains("method")) return;
+    if (listing_tools.erase(id_key(body["id"])) == 0 || !body.contains("result")) return;
+    tool_headers.learn(body["result"]);
   }
 
   void end(const std::string& why) {
@@ -114,7 +137,21 @@ std::string header_value(const http::response_header<>& head, std::string_view n
   return found == head.end() ? std::string() : std::string(found->value());
 }
 
-http::request<http::string_body> make_request(const State& state, http::verb verb, std::string body) {
+// The code of a JSON-RPC error body, or 0 when it is none (the upstream is hostile too).
+int error_code(const json& body) {
+  if (!body.is_object()) return 0;
+  const auto error = body.find("error");
+  if (error == body.end() || !error->is_object()) return 0;
+  const auto code = error->find("code");
+  return code != error->end() && code->is_number_integer() ? code->get<int>() : 0;
+}
+
+// Codes only a 2026-07-28 server gives: HeaderMismatch, MissingRequiredClientCapability,
+// UnsupportedProtocolVersion.
+bool modern_error(int code) { return code == -32020 || code == -32021 || code == -32022; }
+
+http::request<http::string_body> make_request(const State& state, http::verb verb, std::string body,
+                                              const std::vector<MirroredHeader>& mirrored = {}) {
   http::request<http::string_body> request(verb, state.target, 11);
   request.set(http::field::host, state.host + ":" + state.port);
   request.set(http::field::user_agent, "sluice");
@@ -123,6 +160,7 @@ http::request<http::string_body> make_request(const State& state, http::verb ver
   if (!state.session_id.empty()) request.set("Mcp-Session-Id", state.session_id);
   if (!state.protocol_version.empty()) request.set("MCP-Protocol-Version", state.protocol_version);
   for (const auto& [name, value] : state.options.headers) request.set(name, value);
+  for (const auto& header : mirrored) request.set(header.name, encode_header_value(header.text));
   request.body() = std::move(body);
   request.prepare_payload();
   return request;
@@ -134,6 +172,7 @@ struct Exchange {
   explicit Exchange(State& state) : stream(state.executor, state.tls ? &*state.tls : nullptr) {}
   HttpStream stream;
   beast::flat_buffer buffer;
+  bool aborted = false;  // closed on purpose: a modern request cancelled
 };
 
 // Connects (TLS included) and writes the request; returns why it failed, or "".
@@ -288,6 +327,15 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
   unlimited_body(parser);
   boost::system::error_code ec;
   co_await http::async_read_header(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  const bool modern = state->era == ProtocolEra::modern;
+  if (ec && (exchange->aborted || (modern && !request_id.is_null()))) {
+    // A modern request stands alone: one that broke, or was cancelled, ends nothing else.
+    if (!exchange->aborted) {
+      state->deliver(Message::error(request_id, Error::upstream_exited, "the connection broke before an answer").wire());
+    }
+    state->abort_in_flight.erase(id_key(request_id));
+    co_return;
+  }
   if (ec) {
     state->end("the connection broke before an answer: " + ec.message());
     co_return;
@@ -305,6 +353,8 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
   StreamPosition position;
   if (!request_id.is_null()) position.awaiting = id_key(request_id);
   co_await read_body(state, *exchange, parser, json_body, position);
+  if (modern) state->abort_in_flight.erase(id_key(request_id));
+  if (exchange->aborted) co_return;
   if (!position.complete && !state->ended && status == 200 && json_body.empty()) {
     co_await resume_stream(state, position);
     if (!position.awaiting.empty() && !state->ended) {
@@ -315,7 +365,19 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
   }
   if (status >= 400) {
     spdlog::warn("upstream {}: HTTP {} {}", state->options.url, status, json_body.substr(0, 200));
-    if (!request_id.is_null()) {
+    if (request_id.is_null()) co_return;
+    const auto body = json::parse(json_body, nullptr, false);
+    const bool own_error = body.is_object() && body.contains("error") && body.contains("id") && body["id"] == request_id;
+    if (modern && own_error) {
+      // A 2026-07-28 server's error for this request (-32020, -32022, ...) is the answer.
+      state->deliver(std::move(json_body));
+    } else if (const auto code = error_code(body); modern_error(code)) {
+      state->deliver(Message::error(request_id, Error::upstream_exited,
+                                    "the upstream speaks only the 2026-07-28 revision (HTTP " + std::to_string(status) +
+                                        ", error " + std::to_string(code) +
+                                        "); Sluice does not translate a 2025 session to it")
+                         .wire());
+    } else {
       state->deliver(Message::error(request_id, Error::upstream_exited, "the upstream answered HTTP " + std::to_string(status)).wire());
     }
     co_return;
@@ -328,6 +390,115 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
     state->get_stream_opened = true;
     asio::co_spawn(state->executor, open_get_stream(state), asio::detached);
   }
+}
+
+// A request of Sluice's own in the client's envelope. (Built outside the coroutines:
+// GCC cannot keep an initializer list's array in a coroutine frame.)
+Message own_modern_request(const std::string& id, std::string_view method, const json& envelope,
+                           const json& cursor = nullptr) {
+  auto params = json::object();
+  params["_meta"] = envelope;
+  if (cursor.is_string()) params["cursor"] = cursor;
+  return Message::request(id, method, std::move(params));
+}
+
+// A request of Sluice's own to a 2026-07-28 upstream, answered as JSON: the response,
+// or a discarded value when there is none (no connection, no answer in time, not JSON).
+asio::awaitable<json> ask_modern(const std::shared_ptr<State>& state, const Message& ask) {
+  auto exchange = std::make_shared<Exchange>(*state);
+  auto request = make_request(*state, http::verb::post, ask.wire(), mirrored_headers(ask, state->tool_headers));
+  if (const auto failure = co_await connect_and_write(state, *exchange, request); !failure.empty()) {
+    spdlog::warn("upstream {}: {}: {}", state->options.url, ask.method(), failure);
+    co_return json(json::value_t::discarded);
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(state->options.max_message_bytes);
+  boost::system::error_code ec;
+  exchange->stream.expires_after(state->options.connect_timeout);
+  co_await http::async_read(exchange->stream, exchange->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return json(json::value_t::discarded);
+  auto text = parser.get().body();
+  if (header_value(parser.get().base(), "Content-Type").starts_with("text/event-stream")) {
+    SseDecoder events(state->options.max_message_bytes);
+    SseDecoder::Event event;
+    text.clear();
+    if (events.feed(parser.get().body())) {
+      while (text.empty() && events.next(event)) text = std::move(event.data);
+    }
+  }
+  co_return json::parse(text, nullptr, false);
+}
+
+// Whether the upstream is a 2026-07-28 server: its answer to server/discover (sent
+// with the envelope of the client's first request) is a DiscoverResult, or an error
+// only a modern server gives. Anything else (a 2025 server's "no session" error, a
+// 404, a broken connection) means it is not; no single error code decides.
+asio::awaitable<bool> discover_modern(const std::shared_ptr<State>& state, const json& envelope) {
+  const auto body = co_await ask_modern(state, own_modern_request("sluice-discover", "server/discover", envelope));
+  if (!body.is_object()) co_return false;
+  if (body.contains("result") && body["result"].is_object() && body["result"].contains("supportedVersions")) co_return true;
+  co_return modern_error(error_code(body));
+}
+
+// Learns the upstream's x-mcp-header annotations from its own tools/list, every page:
+// a call of a tool no list relayed by this client described (a 2025 session listed the
+// tools, or none did) still needs its Mcp-Param-* headers.
+asio::awaitable<void> list_tool_headers(const std::shared_ptr<State>& state, const json& envelope) {
+  constexpr int max_pages = 100;
+  json cursor;
+  for (int page = 0; page < max_pages; ++page) {
+    const auto body =
+        co_await ask_modern(state, own_modern_request("sluice-tools-" + std::to_string(page), "tools/list", envelope, cursor));
+    if (!body.is_object() || !body.contains("result") || !body["result"].is_object()) co_return;
+    state->tool_headers.learn(body["result"]);
+    cursor = body["result"].value("nextCursor", json());
+    if (!cursor.is_string()) co_return;
+  }
+}
+
+// What a 2026-07-28 message becomes on the wire: a request gets the Mcp-* headers its
+// body calls for and can be cancelled by closing its POST; a notification has no
+// receiver over HTTP, except notifications/cancelled, which closes the POST it names.
+// Returns the headers, or nullopt when the message is not to be sent.
+std::optional<std::vector<MirroredHeader>> prepare_modern(State& state, const Message* message) {
+  if (message == nullptr) return std::nullopt;
+  if (message->is_notification()) {
+    const auto& params = message->params();
+    if (message->method() == "notifications/cancelled" && params.is_object() && params.contains("requestId")) {
+      const auto found = state.abort_in_flight.find(id_key(params["requestId"]));
+      if (found != state.abort_in_flight.end()) {
+        auto abort = std::move(found->second);
+        state.abort_in_flight.erase(found);
+        abort();
+      }
+    }
+    return std::nullopt;
+  }
+  if (!message->is_request()) return std::nullopt;  // a 2026-07-28 client answers nothing
+  if (!state.upstream_modern) {
+    state.deliver(Message::error(message->id(), Error::upstream_exited,
+                                 "the upstream " + state.options.url +
+                                     " does not speak 2026-07-28 (server/discover found a 2025 server); "
+                                     "Sluice does not translate a 2026-07-28 client to it")
+                      .wire());
+    return std::nullopt;
+  }
+  if (message->method() == "tools/list") state.listing_tools.insert(id_key(message->id()));
+  return mirrored_headers(*message, state.tool_headers);
+}
+
+// The tool (and the request's envelope) of a 2026-07-28 tools/call whose schema no
+// tools/list described yet; asked once per tool name, for a bounded number of names.
+std::optional<std::pair<std::string, json>> undescribed_tool(State& state, const Message* message) {
+  constexpr std::size_t max_names = 1000;
+  if (message == nullptr || !message->is_request() || message->method() != "tools/call") return std::nullopt;
+  const auto& params = message->params();
+  if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) return std::nullopt;
+  auto name = params["name"].get<std::string>();
+  if (state.tool_headers.bindings(name) != nullptr || state.listed_for.contains(name)) return std::nullopt;
+  if (state.listed_for.size() >= max_names) return std::nullopt;
+  state.listed_for.insert(name);
+  return std::pair{std::move(name), modern_envelope(*message)};
 }
 
 asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
@@ -345,8 +516,40 @@ asio::awaitable<void> send_loop(std::shared_ptr<State> state) {
     } else if (body.is_object() && body.contains("method")) {
       initialized = body["method"] == "notifications/initialized";
     }
+    if (state->era == ProtocolEra::undetermined && !request_id.is_null()) {
+      auto parsed = parse_frame(message, ParseLimits{state->options.max_message_bytes});
+      if (const auto* opening = std::get_if<Message>(&parsed)) {
+        state->era = era_of_opening(*opening);
+        if (state->era == ProtocolEra::modern) {
+          state->upstream_modern = co_await discover_modern(state, modern_envelope(*opening));
+          spdlog::info("upstream {}: server/discover says it {} 2026-07-28", state->options.url,
+                       state->upstream_modern ? "speaks" : "does not speak");
+        }
+      }
+    }
+    std::vector<MirroredHeader> mirrored;
+    if (state->era == ProtocolEra::modern) {
+      auto parsed = parse_frame(message, ParseLimits{state->options.max_message_bytes});
+      const auto* outgoing = std::get_if<Message>(&parsed);
+      if (const auto tool = undescribed_tool(*state, outgoing)) {
+        spdlog::debug("upstream {}: listing its tools for the Mcp-Param-* headers of {}", state->options.url, tool->first);
+        co_await list_tool_headers(state, tool->second);
+      }
+      auto headers = prepare_modern(*state, outgoing);
+      if (!headers) continue;
+      mirrored = std::move(*headers);
+    }
     auto exchange = std::make_shared<Exchange>(*state);
-    auto request = make_request(*state, http::verb::post, std::move(message));
+    if (state->era == ProtocolEra::modern) {
+      state->abort_in_flight[id_key(request_id)] = [weak = std::weak_ptr<Exchange>(exchange)] {
+        if (auto open = weak.lock()) {
+          open->aborted = true;
+          boost::system::error_code ignored;
+          open->stream.tcp().socket().close(ignored);
+        }
+      };
+    }
+    auto request = make_request(*state, http::verb::post, std::move(message), mirrored);
     // Requests are written in the order they were sent; their answers are read side by side.
     if (const auto failure = co_await connect_and_write(state, *exchange, request); !failure.empty()) {
       state->end(failure);

@@ -15,6 +15,8 @@
 
 #include "mcp/digest.h"
 #include "mcp/http_stream.h"
+#include "mcp/protocol_era.h"
+#include "mcp/request_headers.h"
 #include "mcp/sse.h"
 #include "mcp/tls.h"
 
@@ -29,7 +31,7 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 constexpr const char* session_header = "Mcp-Session-Id";
-constexpr const char* version_header = "MCP-Protocol-Version";
+constexpr std::string_view version_header = protocol_version_header;
 constexpr const char* last_event_header = "Last-Event-ID";
 // How long a kept-alive connection may sit between requests, and how long one write
 // may take before the client counts as gone.
@@ -88,13 +90,76 @@ Response plain(const Request& request, http::status status) {
   return response;
 }
 
-// An HTTP error with a JSON-RPC error body without an id, as MCP servers send them.
-Response rpc_error(const Request& request, http::status status, int code, std::string_view message) {
+// An HTTP error with a JSON-RPC error body, as MCP servers send them: without an id,
+// or with the id of the request it answers (2026-07-28 errors), and `data` if given.
+Response rpc_error(const Request& request, http::status status, int code, std::string_view message,
+                   const json& id = nullptr, const json& data = nullptr) {
   auto response = plain(request, status);
   response.set(http::field::content_type, "application/json");
-  response.body() = json{{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", code}, {"message", message}}}}.dump();
+  json error = {{"code", code}, {"message", message}};
+  if (!data.is_null()) error["data"] = data;
+  response.body() = json{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}}.dump();
   response.prepare_payload();
   return response;
+}
+
+// The codes 2026-07-28 gives the checks a server makes of a request before it runs.
+constexpr int header_mismatch = -32020;
+constexpr int unsupported_protocol_version = -32022;
+constexpr int invalid_params = -32602;
+
+// -32022 with what Sluice serves and what the client asked for. (Built outside the
+// coroutine: GCC cannot keep an initializer list's array in a coroutine frame.)
+Response unsupported_version(const Request& request, const json& id, const json& requested) {
+  json data = json::object();
+  data["supported"] = json::array();
+  data["supported"].push_back(modern_protocol_version);
+  data["requested"] = requested;
+  return rpc_error(request, http::status::bad_request, unsupported_protocol_version,
+                   "Unsupported protocol version " + requested.dump(), id, data);
+}
+
+// A 2026-07-28 request or notification: `server/discover`, or one that claims the
+// version in `_meta` (mcp/protocol_era.h). Responses and batches belong to no era.
+bool is_modern(const Parsed& parsed) {
+  const auto* message = std::get_if<Message>(&parsed);
+  if (message == nullptr || message->is_response()) return false;
+  if (message->is_request()) return era_of_opening(*message) == ProtocolEra::modern;
+  return modern_envelope(*message).contains(protocol_version_meta_key);
+}
+
+// Why a modern request's headers do not mirror its body, or "" when they do. Every
+// header the body calls for must be there with the same value (decoded), and an
+// Mcp-Param-* header the tool's schema does not declare is refused: it claims an
+// argument the body does not carry. A tool Sluice has not seen listed is checked for
+// the headers it can know.
+std::string header_mismatch_of(const Request& request, const Message& message, const ToolHeaderMap& tools) {
+  const auto expected = mirrored_headers(message, tools);
+  for (const auto& want : expected) {
+    if (!has_header(request, want.name)) return "the " + want.name + " header is required";
+    const auto value = decode_header_value(header(request, want.name));
+    if (!value) return "the " + want.name + " header is not valid =?base64?...?=";
+    if (*value != want.text) {
+      // A decoded header is any bytes: quoted without throwing on ill-formed UTF-8.
+      const auto quoted = [](const std::string& text) {
+        return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+      };
+      return "the " + want.name + " header says " + quoted(*value) + ", the body " + quoted(want.text);
+    }
+  }
+  const auto& params = message.params();
+  const bool described = message.method() == "tools/call" && params.is_object() && params.contains("name") &&
+                         params["name"].is_string() && tools.bindings(params["name"].get_ref<const std::string&>());
+  if (!described) return {};
+  for (const auto& field : request) {
+    const auto name = std::string_view(field.name_string().data(), field.name_string().size());
+    if (!iequals_prefix(name, param_header_prefix)) continue;
+    const bool wanted = std::any_of(expected.begin(), expected.end(), [&](const MirroredHeader& want) {
+      return want.name.size() == name.size() && iequals_prefix(name, want.name);
+    });
+    if (!wanted) return "the " + std::string(name) + " header names no argument of this call";
+  }
+  return {};
 }
 
 struct ListenAddress {
@@ -267,6 +332,9 @@ class HttpListener::Connection {
       response.prepare_payload();
       co_return co_await write(std::move(response));
     }
+    if (!has_header(request, session_header) && is_modern(parsed) && listener_.options_.on_modern_request) {
+      co_return co_await post_modern(request, principal, std::get<Message>(parsed), sse);
+    }
     const auto summary = summarize_post(parsed);
     std::shared_ptr<HttpServerSession> session;
     bool created = false;
@@ -309,6 +377,121 @@ class HttpListener::Connection {
     co_return co_await serve(request, *session, stream, stream->first_unwritten());
   }
 
+  // One 2026-07-28 request: checked (the version, then the headers against the body),
+  // then run as a session of its own that ends with its answer or with the client.
+  asio::awaitable<bool> post_modern(Request& request, const std::string& principal, const Message& message, bool sse) {
+    if (message.is_notification()) {
+      // Nothing a 2026-07-28 client notifies over HTTP has a receiver: there is no
+      // session, and cancelling is closing the request's stream.
+      auto response = plain(request, http::status::accepted);
+      response.prepare_payload();
+      co_return co_await write(std::move(response));
+    }
+    const auto envelope = modern_envelope(message);
+    const auto version = envelope.find(protocol_version_meta_key);
+    if (version == envelope.end() || !version->is_string() || !envelope.contains(client_capabilities_meta_key)) {
+      co_return co_await write(rpc_error(request, http::status::bad_request, invalid_params,
+                                         "Invalid params: _meta must carry " + std::string(protocol_version_meta_key) +
+                                             " and " + std::string(client_capabilities_meta_key),
+                                         message.id()));
+    }
+    if (version->get_ref<const std::string&>() != modern_protocol_version) {
+      co_return co_await write(unsupported_version(request, message.id(), *version));
+    }
+    if (const auto mismatch = header_mismatch_of(request, message, listener_.tool_headers_); !mismatch.empty()) {
+      spdlog::warn("http: refused a 2026-07-28 {} from {}: {}", message.method(), principal, mismatch);
+      co_return co_await write(
+          rpc_error(request, http::status::bad_request, header_mismatch, "Header mismatch: " + mismatch, message.id()));
+    }
+    if (listener_.modern_requests_.size() >= listener_.options_.max_sessions) {
+      co_return co_await write(rpc_error(request, http::status::service_unavailable, -32603,
+                                         "Service Unavailable: the limit of " +
+                                             std::to_string(listener_.options_.max_sessions) +
+                                             " 2026-07-28 requests at once is reached",
+                                         message.id()));
+    }
+    auto session = std::make_shared<HttpServerSession>(listener_.executor_, principal, listener_.options_.session_limits,
+                                                       HttpSessionShape::modern_request, &listener_.tool_headers_);
+    std::string failure;
+    try {
+      listener_.options_.on_modern_request(session);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      spdlog::error("http: could not relay a 2026-07-28 request: {}", failure);
+      co_return co_await write(rpc_error(request, http::status::bad_gateway, -32603, "Bad Gateway: " + failure, message.id()));
+    }
+    Parsed parsed = message;
+    auto stream = session->post(std::move(request.body()), summarize_post(parsed), !sse);
+    listener_.modern_requests_.insert(session.get());
+    const auto watch = std::make_shared<HangupWatch>(listener_.executor_);
+    asio::co_spawn(listener_.executor_, watch_hangup(watch, session), asio::detached);
+    bool keep = co_await answer_modern(request, *session, stream);
+    watch->stopping = true;
+    boost::system::error_code ignored;
+    stream_.tcp().socket().cancel(ignored);
+    while (!watch->done) co_await watch->ended.wait();
+    listener_.modern_requests_.erase(session.get());
+    session->close();
+    co_return keep && !watch->hung_up;
+  }
+
+  // A modern request's answer is JSON when the response is all there is, and a stream
+  // once anything (progress, a log message) comes before it, for a client that takes both.
+  asio::awaitable<bool> answer_modern(const Request& request, HttpServerSession& session,
+                                      const std::shared_ptr<ServerStream>& stream) {
+    while (!stream->json_answer() && stream->next_seq() == stream->first_held() && !stream->finished()) {
+      co_await stream->changed().wait();
+    }
+    const auto first = stream->first_held();
+    if (stream->json_answer() || !stream->finished() || stream->next_seq() != first + 1) {
+      co_return co_await serve(request, session, stream, first);
+    }
+    SseDecoder decoder(listener_.options_.session_limits.max_message_bytes);
+    SseDecoder::Event event;
+    decoder.feed(stream->event(first));
+    decoder.next(event);
+    stream->mark_written(first + 1);
+    auto response = plain(request, http::status::ok);
+    response.set(http::field::content_type, "application/json");
+    response.body() = std::move(event.data);
+    response.prepare_payload();
+    co_return co_await write(std::move(response));
+  }
+
+  // Whether the client of a modern request hung up while it waited for the answer.
+  struct HangupWatch {
+    explicit HangupWatch(const asio::any_io_executor& executor) : ended(executor) {}
+    bool stopping = false;  // the answer is written; the watch ends
+    bool hung_up = false;
+    bool done = false;
+    AsyncEvent ended;
+  };
+
+  // MCP 2026-07-28: a client cancels a request by closing its stream. The connection
+  // has nothing more to read while the answer is pending, so it turning readable means
+  // the client closed it (end of stream), or TLS bytes (its close_notify); plain bytes
+  // are a pipelined request, left for the next read. A hang-up ends the session: the
+  // proxy withdraws a held call and cancels one in flight upstream.
+  asio::awaitable<void> watch_hangup(std::shared_ptr<HangupWatch> watch, std::shared_ptr<HttpServerSession> session) {
+    auto& socket = stream_.tcp().socket();
+    boost::system::error_code ec;
+    co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (!watch->stopping) {
+      char byte = 0;
+      boost::system::error_code peek;
+      const auto peeked = ec ? 0 : socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek);
+      watch->hung_up = ec || peek || peeked == 0 || stream_.tls() != nullptr;
+      if (watch->hung_up) {
+        spdlog::info("http: the client of a 2026-07-28 request closed its stream; the request is cancelled");
+        session->close();
+      }
+    }
+    watch->done = true;
+    watch->ended.notify_all();
+  }
+
   asio::awaitable<std::shared_ptr<HttpServerSession>> new_session(const Request& request, const std::string& principal) {
     if (listener_.sessions_.size() >= listener_.options_.max_sessions) {
       co_await write(rpc_error(request, http::status::service_unavailable, -32600,
@@ -316,7 +499,8 @@ class HttpListener::Connection {
                                    " sessions is reached"));
       co_return nullptr;
     }
-    auto session = std::make_shared<HttpServerSession>(listener_.executor_, principal, listener_.options_.session_limits);
+    auto session = std::make_shared<HttpServerSession>(listener_.executor_, principal, listener_.options_.session_limits,
+                                                       HttpSessionShape::legacy, &listener_.tool_headers_);
     std::string failure;
     try {
       listener_.on_session_(session);
@@ -380,13 +564,13 @@ class HttpListener::Connection {
     if (stream.next_seq() == stream.first_held()) {
       // Cancelled by the client, or the session ended with nothing to say.
       auto response = plain(request, http::status::accepted);
-      response.set(session_header, session.id());
+      if (!session.modern()) response.set(session_header, session.id());
       response.prepare_payload();
       co_return co_await write(std::move(response));
     }
     auto response = plain(request, http::status::ok);
     response.set(http::field::content_type, "application/json");
-    response.set(session_header, session.id());
+    if (!session.modern()) response.set(session_header, session.id());
     response.body() = stream.event(stream.first_held());
     response.prepare_payload();
     stream.mark_written(stream.next_seq());
@@ -400,7 +584,7 @@ class HttpListener::Connection {
     head.set(http::field::content_type, "text/event-stream");
     head.set(http::field::cache_control, "no-cache");
     head.set("X-Accel-Buffering", "no");
-    head.set(session_header, session.id());
+    if (!session.modern()) head.set(session_header, session.id());
     head.keep_alive(request.keep_alive());
     head.chunked(true);
     http::response_serializer<http::empty_body> serializer(head);
@@ -498,6 +682,7 @@ void HttpListener::stop() {
   std::vector<std::string> ids;
   for (const auto& [id, session] : sessions_) ids.push_back(id);
   for (const auto& id : ids) end_session(id);
+  for (auto* request : modern_requests_) request->close();
 }
 
 void HttpListener::end_session(const std::string& id) {

@@ -1,8 +1,14 @@
-// Sluice's Streamable HTTP endpoint (MCP 2025-03-26 and later 2025 revisions): one
-// path that takes POST (client messages), GET (the stream of server-initiated
-// messages, and resumption with Last-Event-ID) and DELETE (end the session). It checks
-// Host, Origin and bearer tokens, mints cryptographically random session ids, and
-// hands each new session to the proxy, which pairs it with its own upstream.
+// Sluice's Streamable HTTP endpoint, both eras on one path. 2025 revisions: POST
+// (client messages), GET (the stream of server-initiated messages, and resumption with
+// Last-Event-ID) and DELETE (end the session); session ids are cryptographically
+// random, and each new session goes to the proxy, which pairs it with an upstream.
+// 2026-07-28: a POST without Mcp-Session-Id whose body is `server/discover` or claims
+// the version in `_meta` is one stateless request; its Mcp-* headers are checked
+// against the body (400 and -32020 on a mismatch), and it goes to the proxy as a
+// one-request session whose answer is JSON, or a request-scoped SSE stream once a
+// notification comes before the response; the client
+// closing that stream ends the session, which cancels the call. Host, Origin and
+// bearer tokens are checked for both.
 #pragma once
 
 #include <chrono>
@@ -13,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -39,11 +46,15 @@ struct HttpListenerOptions {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::size_t max_body_bytes = std::size_t{4} << 20;
-  std::size_t max_sessions = 100;
+  std::size_t max_sessions = 100;  // 2025 sessions at once, and 2026-07-28 requests answered at once
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};
   ParseLimits parse_limits;
   HttpSessionLimits session_limits;
+  // Pairs a 2026-07-28 request's one-request session with an upstream, as
+  // HttpListener's SessionHandler does a 2025 session; unset: modern requests are
+  // refused (400), as before Sluice spoke 2026-07-28.
+  std::function<void(const std::shared_ptr<HttpServerSession>&)> on_modern_request;
 };
 
 class HttpListener {
@@ -87,6 +98,10 @@ class HttpListener {
   bool loopback_ = true;
   bool stopped_ = false;
   std::unordered_map<std::string, std::shared_ptr<HttpServerSession>> sessions_;
+  // The 2026-07-28 requests being answered, to end when the listener stops.
+  std::unordered_set<HttpServerSession*> modern_requests_;
+  // What the tools/list results relayed to any client said of Mcp-Param-* headers.
+  ToolHeaderMap tool_headers_;
   asio::steady_timer sweep_timer_;
 };
 

@@ -111,11 +111,13 @@ void ServerStream::detach(std::uint64_t generation) {
 }
 
 HttpServerSession::HttpServerSession(const asio::any_io_executor& executor, std::string principal,
-                                     HttpSessionLimits limits)
+                                     HttpSessionLimits limits, HttpSessionShape shape, ToolHeaderMap* tool_headers)
     : executor_(executor),
       id_(random_hex(16)),
       principal_(std::move(principal)),
       limits_(limits),
+      shape_(shape),
+      tool_headers_(tool_headers),
       inbound_ready_(executor),
       standalone_(std::make_shared<ServerStream>(executor, "0", false, limits.replay_bytes)) {}
 
@@ -213,6 +215,12 @@ void HttpServerSession::send(std::string message) {
     spdlog::warn("http session {}: dropped an outgoing message that is not JSON", id_);
     return;
   }
+  if (modern() && body.is_object() && body.contains("method") && body.contains("id")) {
+    // 2026-07-28: a server never sends requests, and never on a request's stream.
+    spdlog::warn("http: dropped a {} request to a 2026-07-28 client, which takes none", body["method"].dump());
+    return;
+  }
+  if (tool_headers_ != nullptr && body.is_object() && body.contains("result")) tool_headers_->learn(body["result"]);
   auto* stream = route(body);
   if (stream == nullptr) {
     spdlog::debug("http session {}: dropped an answer nobody waits for any more", id_);

@@ -20,6 +20,7 @@
 
 #include "mcp/async_event.h"
 #include "mcp/message.h"
+#include "mcp/request_headers.h"
 #include "mcp/transport.h"
 
 namespace sluice::mcp {
@@ -97,11 +98,20 @@ struct HttpSessionLimits {
   std::size_t replay_bytes = std::size_t{1} << 20;
 };
 
+// A 2025 session lives from initialize to DELETE or idle expiry. A modern (2026-07-28)
+// one carries exactly one POSTed request and its answer: the protocol has no sessions,
+// and the listener closes it when the answer is written or the client hangs up.
+enum class HttpSessionShape { legacy, modern_request };
+
 class HttpServerSession final : public Transport {
  public:
-  HttpServerSession(const asio::any_io_executor& executor, std::string principal, HttpSessionLimits limits);
+  // The x-mcp-header annotations of the tools/list results it carries are learned into
+  // `tool_headers` (when given), for the listener's header checks.
+  HttpServerSession(const asio::any_io_executor& executor, std::string principal, HttpSessionLimits limits,
+                    HttpSessionShape shape = HttpSessionShape::legacy, ToolHeaderMap* tool_headers = nullptr);
 
   [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] bool modern() const { return shape_ == HttpSessionShape::modern_request; }
   [[nodiscard]] const std::string& principal() const { return principal_; }
   // The protocol revision the server answered initialize with; empty before.
   [[nodiscard]] const std::string& protocol_version() const { return protocol_version_; }
@@ -139,6 +149,8 @@ class HttpServerSession final : public Transport {
   std::string id_;
   std::string principal_;
   HttpSessionLimits limits_;
+  HttpSessionShape shape_;
+  ToolHeaderMap* tool_headers_;
   std::string protocol_version_;
   std::optional<std::string> initialize_request_;  // id_key of the initialize request
   std::deque<Frame> inbound_;

@@ -24,6 +24,8 @@ std::string_view to_string(ProtocolEra era);
 // The request `_meta` key that makes a request modern.
 inline constexpr std::string_view protocol_version_meta_key = "io.modelcontextprotocol/protocolVersion";
 inline constexpr std::string_view client_capabilities_meta_key = "io.modelcontextprotocol/clientCapabilities";
+// The `_meta` key of every message on a subscriptions/listen stream: the listen request's id.
+inline constexpr std::string_view subscription_id_meta_key = "io.modelcontextprotocol/subscriptionId";
 
 // The era a connection's first request selects: `server/discover`, or any request
 // whose `_meta` carries the protocol version, is modern; `initialize`, and any other

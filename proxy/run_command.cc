@@ -92,48 +92,6 @@ class ChildUpstream final : public Upstream {
   mcp::ChildProcess child_;
 };
 
-// One child for every HTTP session (upstream.shared): it lives while its router
-// reads it, and while a session holds it.
-class SharedChild {
- public:
-  static std::shared_ptr<SharedChild> start(const asio::any_io_executor& executor, const RunOptions& options) {
-    auto shared = std::make_shared<SharedChild>(executor, options);
-    asio::co_spawn(executor, [shared]() -> asio::awaitable<void> { co_await shared->router_.run(); },
-                   [shared](const std::exception_ptr& error) { log_failure("shared upstream", error); });
-    return shared;
-  }
-  SharedChild(const asio::any_io_executor& executor, const RunOptions& options)
-      : child_(executor, options), router_(executor, child_.transport(), options.limits, SessionOptions{}.max_queued_bytes) {}
-
-  [[nodiscard]] bool ended() const { return router_.ended(); }
-  std::unique_ptr<mcp::Transport> attach() { return router_.attach(); }
-  [[nodiscard]] std::string describe() const { return child_.describe() + ", shared"; }
-  [[nodiscard]] std::string how_it_ended() const { return child_.how_it_ended(); }
-  asio::awaitable<void> stop(std::chrono::milliseconds grace) { return child_.stop(grace); }
-
- private:
-  ChildUpstream child_;
-  SharedUpstream router_;
-};
-
-// One session's side of a shared child: stopping it detaches the session only.
-class SharedChildSession final : public Upstream {
- public:
-  explicit SharedChildSession(std::shared_ptr<SharedChild> child)
-      : child_(std::move(child)), transport_(child_->attach()) {}
-  mcp::Transport& transport() override { return *transport_; }
-  [[nodiscard]] std::string describe() const override { return child_->describe(); }
-  asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
-    transport_->close();
-    co_return;
-  }
-  [[nodiscard]] std::string how_it_ended() const override { return child_->how_it_ended(); }
-
- private:
-  std::shared_ptr<SharedChild> child_;
-  std::unique_ptr<mcp::Transport> transport_;
-};
-
 mcp::HttpUpstreamOptions upstream_options(const RunOptions& options) {
   mcp::HttpUpstreamOptions out;
   out.url = options.config.upstream.url;
@@ -165,6 +123,50 @@ std::unique_ptr<Upstream> start_upstream(const asio::any_io_executor& executor, 
   if (!options.config.upstream.url.empty()) return std::make_unique<RemoteUpstream>(executor, options);
   return std::make_unique<ChildUpstream>(executor, options);
 }
+
+// One upstream for many sessions: the child of every HTTP session with
+// upstream.shared, and the upstream (child or remote server) of every 2026-07-28
+// request. It lives while its router reads it, and while a session holds it.
+class SharedHub {
+ public:
+  static std::shared_ptr<SharedHub> start(const asio::any_io_executor& executor, const RunOptions& options) {
+    auto shared = std::make_shared<SharedHub>(executor, options);
+    asio::co_spawn(executor, [shared]() -> asio::awaitable<void> { co_await shared->router_.run(); },
+                   [shared](const std::exception_ptr& error) { log_failure("shared upstream", error); });
+    return shared;
+  }
+  SharedHub(const asio::any_io_executor& executor, const RunOptions& options)
+      : upstream_(start_upstream(executor, options)),
+        router_(executor, upstream_->transport(), options.limits, SessionOptions{}.max_queued_bytes) {}
+
+  [[nodiscard]] bool ended() const { return router_.ended(); }
+  std::unique_ptr<mcp::Transport> attach() { return router_.attach(); }
+  [[nodiscard]] std::string describe() const { return upstream_->describe() + ", shared"; }
+  [[nodiscard]] std::string how_it_ended() const { return upstream_->how_it_ended(); }
+  asio::awaitable<void> stop(std::chrono::milliseconds grace) { return upstream_->stop(grace); }
+
+ private:
+  std::unique_ptr<Upstream> upstream_;
+  SharedUpstream router_;
+};
+
+// One session's side of a shared upstream: stopping it detaches the session only
+// (the router cancels upstream what the session still waits for).
+class HubSession final : public Upstream {
+ public:
+  explicit HubSession(std::shared_ptr<SharedHub> hub) : hub_(std::move(hub)), transport_(hub_->attach()) {}
+  mcp::Transport& transport() override { return *transport_; }
+  [[nodiscard]] std::string describe() const override { return hub_->describe(); }
+  asio::awaitable<void> stop(std::chrono::milliseconds /*grace*/) override {
+    transport_->close();
+    co_return;
+  }
+  [[nodiscard]] std::string how_it_ended() const override { return hub_->how_it_ended(); }
+
+ private:
+  std::shared_ptr<SharedHub> hub_;
+  std::unique_ptr<mcp::Transport> transport_;
+};
 
 // What every session shares: the policy, the tool catalog and pins, the audit log.
 class Governance {
@@ -339,21 +341,34 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   bool stopping = false;
   mcp::AsyncEvent sessions_changed(executor);
   std::unique_ptr<mcp::HttpListener> listener;
-  std::shared_ptr<SharedChild> shared_child;
+  std::shared_ptr<SharedHub> shared_child;
+  std::shared_ptr<SharedHub> modern_upstream;
 
+  // A 2026-07-28 request (client->modern()) is governed by a proxy session of its own,
+  // as a 2025 session is, over one upstream every modern request shares (its router
+  // keeps their ids apart): stateless requests need no upstream of their own, and a
+  // dual-era child opened by a modern request stays modern. Such a session is one
+  // request long, so it writes no session rows to the audit log. The client hanging up
+  // ends it: a held call is withdrawn, and the router cancels a forwarded one.
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
     Session session(executor, *client, upstream->transport(), *pipeline,
                     SessionOptions{options.limits, client->principal()});
-    spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
-                 client->principal(), upstream->describe());
-    governance.session_event(session, "opened: http, upstream " + upstream->describe());
+    if (client->modern()) {
+      spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(),
+                    client->principal(), upstream->describe());
+    } else {
+      spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
+                   client->principal(), upstream->describe());
+      governance.session_event(session, "opened: http, upstream " + upstream->describe());
+    }
     const auto end = co_await session.run();
     listener->end_session(client->id());
     co_await upstream->stop(options.shutdown_grace);
     co_await session.upstream_ended();
     co_await session.settled();
+    if (client->modern()) co_return;
     if (end == SessionEnd::upstream_closed) {
       spdlog::warn("session {}: upstream {} {}; the HTTP session ended with it", session.id(), upstream->describe(),
                    upstream->how_it_ended());
@@ -361,23 +376,27 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
     governance.session_event(session, end == SessionEnd::client_closed ? "closed by the client"
                                                                        : "closed: upstream " + upstream->how_it_ended());
   };
+  auto start = [&](const std::shared_ptr<mcp::HttpServerSession>& client, std::shared_ptr<Upstream> upstream) {
+    ++live_sessions;
+    asio::co_spawn(executor, serve(client, std::move(upstream)), [&, client](const std::exception_ptr& error) {
+      log_failure(client->modern() ? "a 2026-07-28 request" : "http session " + client->id(), error);
+      listener->end_session(client->id());
+      client->close();
+      --live_sessions;
+      sessions_changed.notify_all();
+    });
+  };
 
+  auto listening = listener_options(options);
+  listening.on_modern_request = [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+    if (!modern_upstream || modern_upstream->ended()) modern_upstream = SharedHub::start(executor, options);
+    start(client, std::make_shared<HubSession>(modern_upstream));
+  };
   listener = std::make_unique<mcp::HttpListener>(
-      executor, listener_options(options), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-        std::shared_ptr<Upstream> upstream;
-        if (config.upstream.shared) {
-          if (!shared_child || shared_child->ended()) shared_child = SharedChild::start(executor, options);
-          upstream = std::make_shared<SharedChildSession>(shared_child);
-        } else {
-          upstream = start_upstream(executor, options);
-        }
-        ++live_sessions;
-        asio::co_spawn(executor, serve(client, upstream), [&, client](const std::exception_ptr& error) {
-          log_failure("http session " + client->id(), error);
-          listener->end_session(client->id());
-          --live_sessions;
-          sessions_changed.notify_all();
-        });
+      executor, std::move(listening), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+        if (!config.upstream.shared) return start(client, start_upstream(executor, options));
+        if (!shared_child || shared_child->ended()) shared_child = SharedHub::start(executor, options);
+        start(client, std::make_shared<HubSession>(shared_child));
       });
   listener->start();
   // Tests and scripts bind port 0 and read the address from this line.
@@ -397,6 +416,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   auto wait_for_stop = [&]() -> asio::awaitable<void> {
     while (!stopping || live_sessions > 0) co_await sessions_changed.wait();
     if (shared_child) co_await shared_child->stop(options.shutdown_grace);
+    if (modern_upstream) co_await modern_upstream->stop(options.shutdown_grace);
   };
   asio::co_spawn(executor, wait_for_stop(), [&](const std::exception_ptr& error) {
     log_failure("http listener", error);

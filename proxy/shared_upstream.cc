@@ -5,10 +5,27 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/protocol_era.h"
+
 namespace sluice::proxy {
 
 // JSON-RPC "internal error": the upstream asked something no session can answer.
 constexpr int kInternalError = -32603;
+
+namespace {
+
+// The subscriptionId in a notification's `_meta`, or nullptr.
+mcp::json* subscription_of(mcp::Message& notification) {
+  auto& body = notification.mutable_body();
+  const auto params = body.find("params");
+  if (params == body.end() || !params->is_object()) return nullptr;
+  const auto meta = params->find("_meta");
+  if (meta == params->end() || !meta->is_object()) return nullptr;
+  const auto id = meta->find(mcp::subscription_id_meta_key);
+  return id == meta->end() ? nullptr : &*id;
+}
+
+}  // namespace
 
 class SharedUpstream::Port final : public mcp::Transport {
  public:
@@ -219,10 +236,24 @@ void SharedUpstream::from_upstream(mcp::Message message) {
     const auto& params = message.params();
     if (!params.is_object() || !params.contains("requestId")) return;
     const auto owner = server_requests_.find(mcp::id_key(params["requestId"]));
-    if (owner == server_requests_.end()) return;
+    if (owner == server_requests_.end()) {
+      // On stdio a server may end a subscriptions/listen stream so, naming the listen request.
+      const auto listen = client_requests_.find(mcp::id_key(params["requestId"]));
+      if (listen == client_requests_.end() || listen->second.port == nullptr) return;
+      message.mutable_body()["params"]["requestId"] = listen->second.id;
+      listen->second.port->deliver(message.wire());
+      return;
+    }
     auto* port = owner->second.port;
     server_requests_.erase(owner);
     port->deliver(message.wire());
+  } else if (auto* subscription = subscription_of(message)) {
+    // 2026-07-28 subscriptions/listen: the stream's messages name the listen request,
+    // which only its session knows, by the id it sent.
+    const auto request = client_requests_.find(mcp::id_key(*subscription));
+    if (request == client_requests_.end() || request->second.port == nullptr) return;
+    *subscription = request->second.id;
+    request->second.port->deliver(message.wire());
   } else {
     // A copy: a session over its queue bound is detached while this runs.
     const auto ports = ports_;

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
-import { RawPeer, fixtureServer, sluiceBin, throughSluice } from '../support/harness.mjs';
+import { RawPeer, approvalsListed, fixtureServer, sluiceBin, throughSluice } from '../support/harness.mjs';
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
@@ -179,15 +179,7 @@ describe('a 2026-07-28 client that declared elicitation, holding a call for appr
       const result = await client.callTool(scale);
       assert.equal(result.isError, true);
       assert.match(text(result), /was cancelled \(the client declined at Sluice's approval prompt\)/);
-      // The cancellation is recorded by the audit writer thread, which may commit it just
-      // after the client's answer went out: wait for it, within a deadline.
-      const deadline = Date.now() + 5000;
-      let listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
-      while (!/"state":"cancelled"/.test(listed.stdout) && Date.now() < deadline) {
-        await new Promise((resolve) => setImmediate(resolve));
-        listed = sluice('approvals', 'list', '--db', s.db, '--json', '--all');
-      }
-      assert.match(listed.stdout, /"state":"cancelled"/);
+      await approvalsListed(s.db, /"state":"cancelled"/);
       assert.deepEqual(await client.reached('deployments_scale'), []);
     } finally {
       await client.close();

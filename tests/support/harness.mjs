@@ -1,7 +1,7 @@
 // Shared by the integration tests: where the binaries and the real npm servers are,
 // and how to connect a real SDK client to a server directly or through Sluice.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -270,4 +270,19 @@ export async function openAnswering(command, options) {
   answerServerRequests(peer.client, peer.serverRequests);
   await peer.connect();
   return peer;
+}
+
+// `sluice approvals list --json --all` of the audit log `db`, once it matches `pattern`:
+// approval changes are recorded by the audit writer thread, which may commit one just
+// after the client was answered, so this waits for it within a deadline.
+export async function approvalsListed(db, pattern, timeoutMs = 8000) {
+  const list = () => spawnSync(sluiceBin, ['approvals', 'list', '--db', db, '--json', '--all'], { encoding: 'utf8' }).stdout;
+  const deadline = Date.now() + timeoutMs;
+  let listed = list();
+  while (!pattern.test(listed) && Date.now() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+    listed = list();
+  }
+  assert.match(listed, pattern);
+  return listed;
 }

@@ -109,6 +109,29 @@ TEST_CASE("progress of a request goes to the session that asked, under its own t
   });
 }
 
+// A message on a 2026-07-28 subscriptions/listen stream, naming the listen request.
+json on_subscription(std::string_view method, const json& listen_id) {
+  return notification(method, {{"_meta", {{"io.modelcontextprotocol/subscriptionId", listen_id}}}});
+}
+
+TEST_CASE("a subscription's messages go to the session that listens, naming its own listen request") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(request(3, "subscriptions/listen").dump());
+    h.b->send(request(3, "tools/list").dump());
+    const auto listen = co_await receive_json(h.server);
+    const auto list = co_await receive_json(h.server);
+    h.server.send(on_subscription("notifications/subscriptions/acknowledged", listen["id"]).dump());
+    h.server.send(on_subscription("notifications/tools/list_changed", listen["id"]).dump());
+    h.server.send(result(list["id"], json::object()).dump());
+    co_await expect(*h.a, on_subscription("notifications/subscriptions/acknowledged", 3));
+    co_await expect(*h.a, on_subscription("notifications/tools/list_changed", 3));
+    // b's first message is its answer: a's subscription never reached it.
+    co_await expect(*h.b, result(3, json::object()));
+  });
+}
+
 TEST_CASE("a cancellation names the upstream's id of the session's own request") {
   asio::io_context io;
   Harness h(io);
