@@ -34,6 +34,10 @@ class SessionContext {
   // What the client declared it can do (`initialize` capabilities, or the modern
   // envelope's clientCapabilities); an empty object until it said.
   [[nodiscard]] virtual const mcp::json& client_capabilities() const = 0;
+  // Whether the session ends with the answer to its one request (a 2026-07-28 request
+  // over HTTP): nothing of the session outlives that answer, so no later request can
+  // reach a task it made.
+  [[nodiscard]] virtual bool one_request() const { return false; }
   // Sends a request of Sluice's own to the upstream, in the client's era (a modern
   // request carries the client's envelope: a dual-era upstream must not be opened in
   // another era than the client's), and returns its response, which the client never

@@ -353,8 +353,9 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
-    Session session(executor, *client, upstream->transport(), *pipeline,
-                    SessionOptions{options.limits, client->principal()});
+    SessionOptions session_options{options.limits, client->principal()};
+    session_options.one_request = client->modern();
+    Session session(executor, *client, upstream->transport(), *pipeline, session_options);
     if (client->modern()) {
       spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(),
                     client->principal(), upstream->describe());

@@ -28,6 +28,8 @@ struct SessionOptions {
   std::size_t max_queued_bytes = std::size_t{16} << 20;
   // How long Sluice waits for the answer to a request of its own to the upstream.
   std::chrono::milliseconds own_request_timeout{30000};
+  // A 2026-07-28 HTTP request: the session lives as long as its one request.
+  bool one_request = false;
 };
 
 enum class SessionEnd { client_closed, upstream_closed };
@@ -41,6 +43,7 @@ class Session final : public SessionContext {
   [[nodiscard]] const std::string& principal() const override { return options_.principal; }
   [[nodiscard]] mcp::ProtocolEra era() const override { return era_; }
   [[nodiscard]] const mcp::json& client_capabilities() const override { return client_capabilities_; }
+  [[nodiscard]] bool one_request() const override { return options_.one_request; }
   asio::awaitable<std::optional<mcp::Message>> ask_upstream(std::string_view method, mcp::json params) override;
   void notify_client(const mcp::Message& notification) override;
   std::string ask_client(std::string_view method, mcp::json params,

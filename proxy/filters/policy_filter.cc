@@ -506,6 +506,9 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
 }
 
 bool PolicyFilter::wants_task(const Exchange& exchange) {
+  // A task must outlive the request that made it: over 2026-07-28 HTTP the request's
+  // session does not, so such a client gets the input_required round (or waits).
+  if (exchange.session.one_request()) return false;
   const auto& params = exchange.message.params();
   if (exchange.session.era() != mcp::ProtocolEra::modern) return member(params, "task").is_object();
   // The extension is declared per request, and only a request that declares it may

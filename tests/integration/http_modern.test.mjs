@@ -192,6 +192,14 @@ for (const upstream of ['stdio', 'http']) {
       assert.equal(ran.length, 1);
     });
 
+    it('answers a held call input_required, never a task, when the client opted into tasks: no later request could reach the task', async () => {
+      const capabilities = { elicitation: { form: {} }, extensions: { 'io.modelcontextprotocol/tasks': {} } };
+      const params = { name: 'deployments_scale', arguments: { namespace: 'prod-eu', name: 'tasked', replicas: 2 }, _meta: meta(capabilities) };
+      const answer = await (await modernPost(proxy.url, 'tools/call', params, { accept: 'application/json' })).json();
+      assert.equal(answer.result?.resultType, 'input_required', JSON.stringify(answer));
+      assert.ok(answer.result.inputRequests[approvalKey], JSON.stringify(answer.result));
+    });
+
     it('refuses a forged or altered requestState, and forwards nothing', async () => {
       const args = { namespace: 'prod-eu', name: 'api', replicas: 9 };
       const params = (extra) => ({ name: 'deployments_scale', arguments: args, _meta: meta({ elicitation: { form: {} } }), ...extra });
