@@ -238,6 +238,17 @@ class Governance {
   std::unique_ptr<ApprovalQueue> approvals_;
 };
 
+SessionOptions session_options(const RunOptions& options, std::string principal) {
+  SessionOptions out;
+  out.limits = options.limits;
+  out.principal = std::move(principal);
+  out.request_timeout = options.config.upstream.request_timeout;
+  return out;
+}
+
+// What a call held at shutdown is cancelled for, in the store and in its client's answer.
+constexpr auto shutting_down = "Sluice is shutting down";
+
 // The approval web UI (ui: in the configuration, or --ui), on the same loop.
 std::unique_ptr<webui::UiServer> start_ui(asio::io_context& io, const policy::Config& config, Governance& governance) {
   if (!config.ui) return nullptr;
@@ -263,13 +274,14 @@ int run_stdio(asio::io_context& io, const RunOptions& options, Governance& gover
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   const auto pipeline = governance.pipeline();
-  Session session(executor, client, upstream->transport(), *pipeline, SessionOptions{options.limits, options.principal.empty() ? current_user() : options.principal});
+  Session session(executor, client, upstream->transport(), *pipeline, session_options(options, options.principal.empty() ? current_user() : options.principal));
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     spdlog::info("received {}; stopping", ::strsignal(signal_number));
-    client.close_receive();
+    governance.approvals().cancel_all(shutting_down);
+    session.shut_down();
   });
 
   int exit_code = 0;
@@ -345,7 +357,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
     Session session(executor, *client, upstream->transport(), *pipeline,
-                    SessionOptions{options.limits, client->principal()});
+                    session_options(options, client->principal()));
     spdlog::info("session {}: HTTP session {} for {} relayed to upstream {}", session.id(), client->id(),
                  client->principal(), upstream->describe());
     governance.session_event(session, "opened: http, upstream " + upstream->describe());
@@ -390,6 +402,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     spdlog::info("received {}; ending {} session(s)", ::strsignal(signal_number), live_sessions);
+    governance.approvals().cancel_all(shutting_down);
     stopping = true;
     listener->stop();
     sessions_changed.notify_all();
@@ -412,6 +425,9 @@ int run_proxy(const RunOptions& options) {
   // A client that goes away must show up as a failed write, not kill Sluice
   // before it has stopped the upstream.
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (RLIMIT_FSIZE) reached by the audit log must be a failed write,
+  // which fails calls closed, not a signal that kills Sluice.
+  ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context io;
   Governance governance(io.get_executor(), options.config);
   const auto ui = start_ui(io, options.config, governance);
