@@ -3,11 +3,16 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+
+#include <spdlog/spdlog.h>
 
 #include "audit/checkpoint.h"
 #include "audit/hash_chain.h"
@@ -236,8 +241,8 @@ void SqliteStore::open() {
       fail("written by a newer Sluice (schema " + std::to_string(found_version) + ", this one reads " +
            std::to_string(schema_version) + ")");
     }
+    file_identity_ = identity_of(path_);
     if (!read_only) {
-      file_identity_ = identity_of(path_);
       // A test seam: bounds the file's size so that a full disk can be simulated
       // without root (RELIABILITY.md §3). Never set in production.
       if (const char* pages = std::getenv("SLUICE_TEST_AUDIT_MAX_PAGE_COUNT")) {
@@ -267,6 +272,12 @@ SqliteStore::~SqliteStore() { close(); }
 void SqliteStore::close() {
   select_head_.reset();
   insert_event_.reset();
+  if (db_ != nullptr && identity_of(path_) != file_identity_) {
+    // The WAL this connection used was removed with its file: SQLite would delete the
+    // WAL by name on close, which is now the WAL of the file at the path.
+    int persist = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  }
   sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -336,12 +347,14 @@ void SqliteStore::load_head() {
 void SqliteStore::begin_append() {
   // IMMEDIATE takes the write lock up front, so that busy_timeout applies
   // instead of a deadlock-avoiding SQLITE_BUSY halfway through.
+  if (db_ == nullptr) open();  // a recovery that failed halfway
   execute("BEGIN IMMEDIATE");
   // A log file removed (or replaced) under a running Sluice would still take appends,
   // into an inode nobody can read any more: those rows would be lost without a word.
-  // Refused instead, so that the calls they record are refused too (fail closed).
   if (identity_of(path_) != file_identity_) {
-    fail("the audit log file was removed or replaced while Sluice had it open; restart Sluice to open a new log");
+    execute("ROLLBACK");
+    recover_file();
+    execute("BEGIN IMMEDIATE");
   }
   // Another writer may have appended since we last looked, or sealed the file:
   // then the log goes on in its successor (`sluice audit seal`), where the seal
@@ -354,7 +367,78 @@ void SqliteStore::begin_append() {
   load_head();
 }
 
+void SqliteStore::recover_file() {
+  if (identity_of(path_) == FileIdentity{}) restore_removed_file();
+  if (const auto why = why_not_this_log(); !why.empty()) {
+    // Refused, so that the calls these rows record are refused too (fail closed),
+    // until the path is free again and this log is restored there.
+    fail("the audit log file was replaced while Sluice had it open: " + why +
+         "; calls are refused until that file is moved away, when Sluice restores its log there");
+  }
+  const auto rows = head_seq_;
+  close();
+  open();
+  spdlog::warn("audit log: {} was removed or replaced while Sluice had it open; writing to the file now there, "
+               "which holds all {} rows this Sluice wrote",
+               path_, rows);
+}
+
+void SqliteStore::restore_removed_file() {
+  // Copied from this connection (which still reads the removed file) under another
+  // name, then linked into place: a reader never sees half a log, and a file someone
+  // else put there meanwhile is not overwritten.
+  const auto temporary = path_ + ".restore-" + std::to_string(::getpid());
+  std::error_code ignored;
+  std::filesystem::remove(temporary, ignored);
+  sqlite3* copy = nullptr;
+  int result = sqlite3_open_v2(temporary.c_str(), &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (result == SQLITE_OK) {
+    sqlite3_backup* backup = sqlite3_backup_init(copy, "main", db_, "main");
+    result = backup != nullptr ? sqlite3_backup_step(backup, -1) : sqlite3_errcode(copy);
+    sqlite3_backup_finish(backup);
+  }
+  const std::string why = copy != nullptr ? sqlite3_errmsg(copy) : "out of memory";
+  sqlite3_close(copy);
+  if (result != SQLITE_DONE) {
+    std::filesystem::remove(temporary, ignored);
+    fail("the audit log file was removed while Sluice had it open, and it cannot be restored there (" + why +
+         "); calls are refused until it can");
+  }
+  // A WAL and index left at the path are the removed file's (this connection still
+  // writes them through its descriptors): the restored file must not start from them.
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(path_ + suffix, ignored);
+  const bool linked = ::link(temporary.c_str(), path_.c_str()) == 0;
+  const int error = errno;
+  std::filesystem::remove(temporary, ignored);
+  if (!linked && error != EEXIST) {
+    fail("the audit log file was removed while Sluice had it open, and it cannot be restored there (" +
+         std::string(std::strerror(error)) + "); calls are refused until it can");
+  }
+  if (linked) spdlog::error("AUDIT LOG FILE REMOVED: {} was removed while Sluice had it open; restored it", path_);
+}
+
+std::string SqliteStore::why_not_this_log() const {
+  try {
+    const SqliteStore there(path_, durability_, true);
+    if (there.log_id_ != log_id_) return "it is another log (id " + there.log_id_ + ", not " + log_id_ + ")";
+    if (head_seq_ == 0) return {};
+    const auto row = there.event(head_seq_);
+    if (!row || row->chain != head_chain_) {
+      return "it lacks row " + std::to_string(head_seq_) + " as this Sluice wrote it";
+    }
+    return {};
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+}
+
 void SqliteStore::follow_seals() {
+  // A reader follows a log restored or replaced at its path (recover_file), if it is this log.
+  if (read_only_ && identity_of(path_) != FileIdentity{} && identity_of(path_) != file_identity_ &&
+      why_not_this_log().empty()) {
+    close();
+    open();
+  }
   load_head();
   for (int hops = 0; !head_successor_.empty(); ++hops) {
     if (hops == 64) fail("more than 64 sealed files in a row; open the newest one");

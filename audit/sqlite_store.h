@@ -141,6 +141,13 @@ class SqliteStore {
   void load_head();
   // BEGIN IMMEDIATE on the file that takes appends now, following seals.
   void begin_append();
+  // The file at path_ is no longer the one open (removed, or replaced): a removed one
+  // is restored from this connection's copy, then the file at the path is taken on if
+  // it is this log with every row this connection knows. Throws StoreError if not.
+  void recover_file();
+  void restore_removed_file();
+  // Whether the file now at path_ is this log and holds the row this connection last saw.
+  [[nodiscard]] std::string why_not_this_log() const;
   void rollback();
   std::vector<StoredEvent> append_locked(const std::vector<AuditEvent>& events, const std::vector<PinRecord>& pins);
   void catch_up_frontier();
@@ -165,7 +172,7 @@ class SqliteStore {
   std::string head_chain_;
   std::string head_kind_;
   std::string head_successor_;  // set when the file is sealed
-  FileIdentity file_identity_;   // of path_ when opened for appends
+  FileIdentity file_identity_;   // of path_ when opened
   MerkleFrontier frontier_;     // of the rows up to the last checkpoint written here
   // Prepared once per connection rather than once per group commit.
   std::unique_ptr<Statement> select_head_;

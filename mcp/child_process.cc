@@ -42,8 +42,9 @@ struct Pipe {
   // sessions' connections and pipes, the audit database. Marked close-on-exec rather
   // than closed, so that `status` still reports a failed exec.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  // Sluice ignores SIGPIPE; exec keeps ignored signals ignored, the server should not.
+  // Sluice ignores SIGPIPE and SIGXFSZ; exec keeps ignored signals ignored, the server should not.
   ::signal(SIGPIPE, SIG_DFL);
+  ::signal(SIGXFSZ, SIG_DFL);
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -12,6 +12,9 @@ int jsonrpc_code(Error error) {
     case Error::reserved_id: return -32600;
     case Error::upstream_exited: return -31001;
     case Error::audit_unavailable: return -31002;
+    case Error::upstream_timeout: return -31003;
+    case Error::upstream_message_too_large: return -31004;
+    case Error::shutting_down: return -31005;
   }
   return -32603;
 }
@@ -26,6 +29,9 @@ std::string_view describe(Error error) {
     case Error::reserved_id: return "Invalid Request: this session reserves string ids starting with";
     case Error::upstream_exited: return "Upstream MCP server exited";
     case Error::audit_unavailable: return "Sluice could not write its audit log, so the call was not forwarded";
+    case Error::upstream_timeout: return "Upstream MCP server did not answer in time";
+    case Error::upstream_message_too_large: return "Upstream MCP server's answer was too large";
+    case Error::shutting_down: return "Sluice is shutting down";
   }
   return "Internal error";
 }

@@ -15,6 +15,9 @@ enum class Error {
   reserved_id,         // an id of the form Sluice uses for its own requests
   upstream_exited,     // the upstream server went away with the request in flight
   audit_unavailable,   // Sluice could not record what it must record before acting
+  upstream_timeout,    // the upstream did not answer a forwarded request in time
+  upstream_message_too_large,  // the upstream's answer was longer than the limit and was dropped
+  shutting_down,       // Sluice is stopping and will not answer the request
 };
 
 // JSON-RPC codes. Errors of the message itself use the standard codes; errors that

@@ -15,10 +15,16 @@ struct Frame {
   Kind kind = Kind::line;
   std::string text;        // the line without its terminator (empty when oversized)
   std::size_t size = 0;    // bytes the line had, also when it was discarded
+  // Of an oversized line, its first and last bytes (up to kept_end_bytes each), enough
+  // to tell whose answer it was (mcp/oversized_line.h).
+  std::string head{};
+  std::string tail{};
 };
 
 class LineFramer {
  public:
+  static constexpr std::size_t kept_end_bytes = 256;
+
   explicit LineFramer(std::size_t max_line_bytes);
 
   // Consumes bytes; every line they complete becomes available through next().
@@ -34,11 +40,14 @@ class LineFramer {
 
  private:
   void end_line();
+  void keep_tail(std::string_view chunk);
 
   std::size_t max_line_bytes_;
   std::string partial_;
   bool discarding_ = false;
   std::size_t discarded_bytes_ = 0;
+  std::string discarded_head_;
+  std::string discarded_tail_;
   std::deque<Frame> ready_;
 };
 

@@ -113,6 +113,9 @@ struct UpstreamConfig {
   // With a listener: one command for every HTTP session instead of one each (the
   // server must be safe to share between clients).
   bool shared = false;
+  // How long Sluice waits for the upstream's answer to a request it forwarded before it
+  // answers the client with an error and cancels the request upstream; zero: no limit.
+  std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
 };
 
 // Sluice as a Streamable HTTP endpoint (`listen:`, or `sluice run --listen`).

@@ -35,7 +35,7 @@ std::string join(const Words& words) {
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& key_table() {
   static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> table = {
       {"", {"upstream", "listen", "policy", "audit", "ui", "approval", "dry_run"}},
-      {"upstream", {"name", "command", "url", "headers", "ca", "shared"}},
+      {"upstream", {"name", "command", "url", "headers", "ca", "shared", "request_timeout"}},
       {"listen", {"address", "path", "tokens", "allowed_origins", "limits", "tls"}},
       {"listen.tls", {"cert", "key"}},
       {"listen.tokens[]", {"principal", "sha256"}},
@@ -459,6 +459,18 @@ void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& lis
   }
 }
 
+// upstream.request_timeout: a duration from 100ms to a day, or off (0) for no limit.
+std::chrono::milliseconds request_timeout(const Reader& reader, const YAML::Node& node) {
+  const auto text = reader.string(node, "upstream.request_timeout");
+  if (text == "off" || text == "0") return std::chrono::milliseconds(0);
+  const auto value = parse_duration(text, std::chrono::hours(24));
+  if (!value || *value < std::chrono::milliseconds(100)) {
+    reader.fail(node, "upstream.request_timeout",
+                "expected a duration from 100ms to 24h, such as 30s or 5m, or off, got " + json_quoted(text));
+  }
+  return *value;
+}
+
 Config parse(const YAML::Node& root, const std::string& source) {
   Reader reader(source);
   Config config = default_config();
@@ -498,6 +510,7 @@ Config parse(const YAML::Node& root, const std::string& source) {
       if (upstream["url"]) reader.fail(shared, "upstream.shared", "only for an upstream.command");
       config.upstream.shared = flag.get<bool>();
     }
+    if (upstream["request_timeout"]) config.upstream.request_timeout = request_timeout(reader, upstream["request_timeout"]);
   }
   if (const auto listen = root["listen"]) read_listen(reader, listen, config.listen);
   if (const auto policy = root["policy"]) read_policy(reader, policy, config.policy);
@@ -673,6 +686,9 @@ std::string to_yaml(const Config& config) {
     if (!config.upstream.ca.empty()) out << YAML::Key << "ca" << YAML::Value << literal(config.upstream.ca);
   }
   if (config.upstream.shared) out << YAML::Key << "shared" << YAML::Value << true;
+  out << YAML::Key << "request_timeout" << YAML::Value
+      << (config.upstream.request_timeout.count() == 0 ? std::string("off")
+                                                       : format_duration(config.upstream.request_timeout));
   out << YAML::EndMap;
   if (!config.listen.address.empty()) {
     const auto& listen = config.listen;

@@ -4,11 +4,15 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace sluice::policy {
 
 // nullopt unless `text` is such a duration of at most `limit`.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds limit);
+
+// The same form back, in the largest unit that holds it whole: "5m", "1500ms".
+std::string format_duration(std::chrono::milliseconds duration);
 
 }  // namespace sluice::policy

@@ -180,6 +180,7 @@ asio::awaitable<HoldResult> ApprovalQueue::wait(HoldRequest request, std::functi
   if (!created) co_return HoldResult{HoldOutcome::unrecorded, {}};
   const auto id = created->id;
   held(id);
+  if (!closing_why_.empty()) cancel(id, closing_why_);
   co_await settle(id, progress);
   auto found = live_.find(id);
   HoldResult result{HoldOutcome::cancelled, found != live_.end() ? found->second.record : *created};
@@ -343,6 +344,13 @@ void ApprovalQueue::cancel(const std::string& id, const std::string& why) {
   if (audit::cancel(found->second.record, why, audit::audit_time_now())) {
     changed(found->second.record, found->second.record.principal, "cancelled: " + why);
   }
+}
+
+void ApprovalQueue::cancel_all(const std::string& why) {
+  closing_why_ = why;
+  std::vector<std::string> ids;
+  for (const auto& [id, live] : live_) ids.push_back(id);
+  for (const auto& id : ids) cancel(id, why);
 }
 
 void ApprovalQueue::cancel_orphans() {

@@ -89,6 +89,9 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   bool approve_at_client(const std::string& id, const std::string& principal);
   // The client cancelled the call, or went away.
   void cancel(const std::string& id, const std::string& why);
+  // Sluice is stopping: every call held now, and every one held from now on, is
+  // cancelled for `why`, so that its client is answered instead of cut off.
+  void cancel_all(const std::string& why);
   // Request `id` wherever it is: live, in the store, or in the in-memory history.
   std::optional<audit::ApprovalRecord> lookup(const std::string& id);
   // Pending requests whose Sluice is gone (it crashed, or was killed) become cancelled.
@@ -148,6 +151,7 @@ class ApprovalQueue final : public webui::ApprovalDesk {
   webui::SluiceMetrics* metrics_ = nullptr;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   mcp::AsyncEvent watch_wake_;
+  std::string closing_why_;  // set by cancel_all
 };
 
 webui::ApprovalView view_of(const audit::ApprovalRecord& record);

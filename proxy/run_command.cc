@@ -240,6 +240,17 @@ class Governance {
   std::unique_ptr<ApprovalQueue> approvals_;
 };
 
+SessionOptions session_options(const RunOptions& options, std::string principal) {
+  SessionOptions out;
+  out.limits = options.limits;
+  out.principal = std::move(principal);
+  out.request_timeout = options.config.upstream.request_timeout;
+  return out;
+}
+
+// What a call held at shutdown is cancelled for, in the store and in its client's answer.
+constexpr auto shutting_down = "Sluice is shutting down";
+
 // The approval web UI (ui: in the configuration, or --ui), on the same loop.
 std::unique_ptr<webui::UiServer> start_ui(asio::io_context& io, const policy::Config& config, Governance& governance) {
   if (!config.ui) return nullptr;
@@ -265,13 +276,14 @@ int run_stdio(asio::io_context& io, const RunOptions& options, Governance& gover
   mcp::StreamTransport client(executor, ::dup(STDIN_FILENO), ::dup(STDOUT_FILENO),
                               options.limits.max_message_bytes);
   const auto pipeline = governance.pipeline();
-  Session session(executor, client, upstream->transport(), *pipeline, SessionOptions{options.limits, options.principal.empty() ? current_user() : options.principal});
+  Session session(executor, client, upstream->transport(), *pipeline, session_options(options, options.principal.empty() ? current_user() : options.principal));
 
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     spdlog::info("received {}; stopping", ::strsignal(signal_number));
-    client.close_receive();
+    governance.approvals().cancel_all(shutting_down);
+    session.shut_down();
   });
 
   int exit_code = 0;
@@ -353,9 +365,9 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   auto serve = [&](std::shared_ptr<mcp::HttpServerSession> client,
                    std::shared_ptr<Upstream> upstream) -> asio::awaitable<void> {
     const auto pipeline = governance.pipeline();
-    SessionOptions session_options{options.limits, client->principal()};
-    session_options.one_request = client->modern();
-    Session session(executor, *client, upstream->transport(), *pipeline, session_options);
+    auto session_settings = session_options(options, client->principal());
+    session_settings.one_request = client->modern();
+    Session session(executor, *client, upstream->transport(), *pipeline, session_settings);
     if (client->modern()) {
       spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(),
                     client->principal(), upstream->describe());
@@ -410,6 +422,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     spdlog::info("received {}; ending {} session(s)", ::strsignal(signal_number), live_sessions);
+    governance.approvals().cancel_all(shutting_down);
     stopping = true;
     listener->stop();
     sessions_changed.notify_all();
@@ -433,6 +446,9 @@ int run_proxy(const RunOptions& options) {
   // A client that goes away must show up as a failed write, not kill Sluice
   // before it has stopped the upstream.
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (RLIMIT_FSIZE) reached by the audit log must be a failed write,
+  // which fails calls closed, not a signal that kills Sluice.
+  ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context io;
   Governance governance(io.get_executor(), options.config);
   const auto ui = start_ui(io, options.config, governance);

@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/oversized_line.h"
 #include "mcp/random_id.h"
+#include "policy/duration.h"
 
 namespace sluice::proxy {
 
@@ -51,7 +53,8 @@ Session::Session(const asio::any_io_executor& executor, mcp::Transport& client, 
       own_client_id_prefix_(own_id_prefix_ + "client-"),
       own_responses_(executor),
       upstream_end_(executor),
-      pipeline_left_(executor) {}
+      pipeline_left_(executor),
+      answer_timer_(executor) {}
 
 asio::awaitable<SessionEnd> Session::run() {
   asio::co_spawn(executor_, read_upstream(), [this](const std::exception_ptr& error) {
@@ -68,6 +71,9 @@ asio::awaitable<SessionEnd> Session::run() {
     }
   });
   co_await read_client();
+  // Stopping: what is inside a filter finishes first (holds were cancelled, so held
+  // calls are answered), and only then is anything left treated as gone.
+  if (shutting_down_) co_await settled();
   // A client that went away waits for nothing: held calls end, never forwarded.
   std::vector<std::string> keys;
   for (const auto& [key, watchers] : gone_watchers_) keys.push_back(key);
@@ -75,6 +81,11 @@ asio::awaitable<SessionEnd> Session::run() {
   if (upstream_ended_) co_return SessionEnd::upstream_closed;
   upstream_.close_send();
   co_return SessionEnd::client_closed;
+}
+
+void Session::shut_down() {
+  shutting_down_ = true;
+  client_.close_receive();
 }
 
 asio::awaitable<void> Session::upstream_ended() {
@@ -103,13 +114,18 @@ asio::awaitable<void> Session::read_upstream() {
     if (frame->kind == mcp::Frame::Kind::oversized) {
       spdlog::warn("session {}: upstream sent a message of {} bytes, over the {} byte limit; dropped", id_,
                    frame->size, options_.limits.max_message_bytes);
+      answer_oversized(*frame);
     } else {
       accept_from_upstream(mcp::parse_frame(std::move(frame->text), options_.limits));
     }
     co_await client_.drain(options_.max_queued_bytes);
   }
   upstream_ended_ = true;
-  fail_pending_requests(mcp::Error::upstream_exited, "the request was in flight and will not be answered");
+  if (shutting_down_) {
+    fail_pending_requests(mcp::Error::shutting_down, "the upstream was stopped before it answered");
+  } else {
+    fail_pending_requests(mcp::Error::upstream_exited, "the request was in flight and will not be answered");
+  }
   upstream_end_.notify_all();
   own_responses_.notify_all();
   client_.close_receive();
@@ -304,15 +320,22 @@ asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Mess
 void Session::deliver(Direction direction, mcp::Message message) {
   if (direction == Direction::client_to_server) {
     if (message.is_response()) server_requests_.erase(mcp::id_key(message.id()));
-    // A request the client cancelled while a filter held it is not sent on: the upstream
-    // would carry out a call that nobody waits for any more.
-    if (message.is_request() && !client_requests_.contains(mcp::id_key(message.id()))) return;
+    auto pending = client_requests_.end();
+    if (message.is_request()) {
+      // A request the client cancelled while a filter held it is not sent on: the upstream
+      // would carry out a call that nobody waits for any more.
+      pending = client_requests_.find(mcp::id_key(message.id()));
+      if (pending == client_requests_.end()) return;
+    }
     if (!upstream_.can_send() || upstream_ended_) {
       // Requests in flight were already answered when the upstream ended.
-      if (message.is_request() && client_requests_.contains(mcp::id_key(message.id()))) {
+      if (pending != client_requests_.end()) {
         answer_client(mcp::Message::error(message.id(), mcp::Error::upstream_exited, "not forwarded"));
       }
       return;
+    }
+    if (pending != client_requests_.end()) {
+      start_answer_clock(pending->first, pending->second, message.method() != "initialize");
     }
     upstream_.send(message.wire());
     return;
@@ -407,6 +430,78 @@ void Session::request_gone(const std::string& key) {
   auto watchers = std::move(found->second);
   gone_watchers_.erase(found);
   for (auto& gone : watchers) gone();
+}
+
+void Session::start_answer_clock(const std::string& key, PendingRequest& pending, bool cancellable) {
+  pending.forwarded = ++forwarded_count_;
+  if (options_.request_timeout.count() == 0) return;
+  // Answered requests leave their entry behind until it reaches the front; past twice
+  // the requests pending they are swept out, so the queue stays as small as what waits.
+  if (answers_due_.size() > 2 * client_requests_.size() + 64) {
+    std::erase_if(answers_due_, [this](const AnswerDue& due) {
+      const auto found = client_requests_.find(due.key);
+      return found == client_requests_.end() || found->second.forwarded != due.forwarded;
+    });
+  }
+  answers_due_.push_back(
+      AnswerDue{std::chrono::steady_clock::now() + options_.request_timeout, key, pending.forwarded, cancellable});
+  arm_answer_timer();
+}
+
+void Session::arm_answer_timer() {
+  if (answer_timer_armed_ || answers_due_.empty()) return;
+  answer_timer_armed_ = true;
+  answer_timer_.expires_at(answers_due_.front().at);
+  answer_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    if (alive.expired()) return;
+    answer_timer_armed_ = false;
+    if (ec) return;
+    expire_answers();
+    arm_answer_timer();
+  });
+}
+
+void Session::expire_answers() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!answers_due_.empty() && answers_due_.front().at <= now) {
+    const auto due = std::move(answers_due_.front());
+    answers_due_.pop_front();
+    const auto found = client_requests_.find(due.key);
+    // Answered meanwhile, or the id was used again by a later request.
+    if (found == client_requests_.end() || found->second.forwarded != due.forwarded || upstream_ended_) continue;
+    const auto id = found->second.id;
+    const auto timeout = policy::format_duration(options_.request_timeout);
+    spdlog::warn("session {}: the upstream did not answer request {} within {} (upstream.request_timeout){}", id_,
+                 id.dump(), timeout, due.cancellable ? "; cancelling it upstream" : "");
+    if (due.cancellable && upstream_.can_send()) {
+      upstream_.send(mcp::Message::notification(
+                         "notifications/cancelled",
+                         {{"requestId", id}, {"reason", "Sluice: no answer within " + timeout + " (upstream.request_timeout)"}})
+                         .wire());
+    }
+    answer_instead_of_upstream(id, mcp::Error::upstream_timeout,
+                               "no answer within " + timeout + " (upstream.request_timeout)" +
+                                   (due.cancellable ? "; Sluice sent notifications/cancelled upstream" : ""));
+  }
+}
+
+void Session::answer_oversized(const mcp::Frame& frame) {
+  const auto id = mcp::response_id_of_oversized(frame);
+  if (!id) return;
+  const auto found = client_requests_.find(mcp::id_key(*id));
+  if (found == client_requests_.end() || found->second.forwarded == 0) return;
+  answer_instead_of_upstream(found->second.id, mcp::Error::upstream_message_too_large,
+                             std::to_string(frame.size) + " bytes, over the " +
+                                 std::to_string(options_.limits.max_message_bytes) +
+                                 " byte limit (--max-message-bytes); it was dropped");
+}
+
+void Session::answer_instead_of_upstream(const mcp::json& id, mcp::Error error, const std::string& detail) {
+  // Marked as answered before the pipeline runs, so that the timer cannot answer it twice.
+  if (const auto found = client_requests_.find(mcp::id_key(id)); found != client_requests_.end()) {
+    found->second.forwarded = 0;
+  }
+  process(Direction::server_to_client, mcp::Message::error(id, error, detail));
 }
 
 }  // namespace sluice::proxy

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <memory>
@@ -30,6 +31,10 @@ struct SessionOptions {
   std::chrono::milliseconds own_request_timeout{30000};
   // A 2026-07-28 HTTP request: the session lives as long as its one request.
   bool one_request = false;
+  // How long a forwarded client request may wait for the upstream's answer before
+  // Sluice answers it with an error and cancels it upstream (upstream.request_timeout);
+  // zero: no limit.
+  std::chrono::milliseconds request_timeout{std::chrono::minutes(5)};
 };
 
 enum class SessionEnd { client_closed, upstream_closed };
@@ -57,6 +62,12 @@ class Session final : public SessionContext {
   // upstream ends first, every client request still waiting is answered with an error.
   asio::awaitable<SessionEnd> run();
 
+  // Sluice is stopping (SIGTERM): reading from the client ends, run() lets the calls
+  // inside a filter finish (a held call's hold is cancelled first, by the caller, so
+  // it is answered), and requests the upstream does not answer before it is stopped
+  // get a "shutting down" error rather than an "upstream exited" one.
+  void shut_down();
+
   // Waits until the upstream's output has ended (after run() returned client_closed,
   // late responses are still relayed until then).
   asio::awaitable<void> upstream_ended();
@@ -75,6 +86,15 @@ class Session final : public SessionContext {
     std::shared_ptr<BatchReply> batch;
     // A request Sluice took over (take_over): its answer goes here, not to the client.
     std::function<void(const mcp::Message&)> taken_over = {};
+    std::uint64_t forwarded = 0;  // once sent upstream: its number in answers_due_; 0 before
+  };
+  // A forwarded request's answer is due (options_.request_timeout): oldest first, since
+  // the timeout is the same for all.
+  struct AnswerDue {
+    std::chrono::steady_clock::time_point at;
+    std::string key;
+    std::uint64_t forwarded = 0;
+    bool cancellable = true;  // initialize must not be cancelled
   };
 
   asio::awaitable<void> read_client();
@@ -92,6 +112,17 @@ class Session final : public SessionContext {
   void fail_pending_requests(mcp::Error error, const std::string& detail);
   void request_gone(const std::string& key);
   bool take_own_response(mcp::Message& message);
+  // The request timeout: the clock starts when a request is forwarded, one timer
+  // serves the session, and a request not answered in time is answered in the
+  // upstream's place (through the pipeline, so that the audit log records it).
+  void start_answer_clock(const std::string& key, PendingRequest& pending, bool cancellable);
+  void arm_answer_timer();
+  void expire_answers();
+  // An answer too large to keep: if what was seen of it names a request in flight,
+  // that request gets an error now instead of waiting for its timeout.
+  void answer_oversized(const mcp::Frame& frame);
+  // In the upstream's place: an error response to the client request, through the pipeline.
+  void answer_instead_of_upstream(const mcp::json& id, mcp::Error error, const std::string& detail);
 
   asio::any_io_executor executor_;
   mcp::Transport& client_;
@@ -123,6 +154,13 @@ class Session final : public SessionContext {
   mcp::AsyncEvent upstream_end_;
   std::size_t in_pipeline_ = 0;
   mcp::AsyncEvent pipeline_left_;
+  std::deque<AnswerDue> answers_due_;
+  std::uint64_t forwarded_count_ = 0;
+  asio::steady_timer answer_timer_;
+  bool answer_timer_armed_ = false;
+  // The timer's handler may already be queued when the session is destroyed.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool shutting_down_ = false;
 };
 
 }  // namespace sluice::proxy

@@ -1,5 +1,6 @@
 #include "proxy/filters/audit_filter.h"
 
+#include "mcp/error.h"
 #include "policy/decision.h"
 
 namespace sluice::proxy {
@@ -91,7 +92,12 @@ asio::awaitable<Verdict> AuditFilter::on_message(Exchange& exchange) {
                              .count();
       event.result_size = static_cast<std::int64_t>(message.wire().size());
       if (message.is_error_response()) {
-        event.outcome = "jsonrpc_error";
+        // Sluice answers a request the upstream left unanswered (upstream.request_timeout).
+        const auto& error = message.body()["error"];
+        const auto code = error.is_object() ? error.find("code") : error.end();
+        const bool timed_out = code != error.end() && code->is_number_integer() &&
+                               *code == mcp::jsonrpc_code(mcp::Error::upstream_timeout);
+        event.outcome = timed_out ? "timeout" : "jsonrpc_error";
         event.summary = redactor_.redact_echoes(message.body()["error"], found->second.secrets);
       } else {
         const auto& result = message.body()["result"];

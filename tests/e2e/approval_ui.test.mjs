@@ -4,100 +4,24 @@
 // POSTs without the CSRF token or from another origin).
 //
 // The backend is `sluice run --ui` itself, holding a real agent's calls.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { chromium } from 'playwright-core';
 
-import { connectClient, fixtureServer, repoRoot, sluiceBin, throughSluice } from '../support/harness.mjs';
+import { fixtureServer, repoRoot, sluiceBin } from '../support/harness.mjs';
+import { UiBackend, deadline } from '../support/ui_backend.mjs';
 
 const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
 const outputDir = process.env.E2E_OUTPUT_DIR ?? path.join(repoRoot, 'test-output/e2e');
 // The docs' screenshots are refreshed on request only, so that a test run leaves the
 // worktree clean: UPDATE_DOCS_SCREENSHOTS=1 ctest -R e2e
 const docsImages = process.env.UPDATE_DOCS_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs/images') : null;
-const deadline = 15_000;
-
-// The real thing: `sluice run --ui` between a real SDK client (the agent) and a real
-// SDK server, with an audit store. A held call is the agent's tools/call; what the
-// approver did is read back from the store with `sluice approvals`.
-class Backend {
-  static async start(hash) {
-    const backend = new Backend();
-    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-e2e-'));
-    backend.db = path.join(dir, 'audit.db');
-    backend.callLog = path.join(dir, 'calls.jsonl');
-    const config = path.join(dir, 'sluice.yaml');
-    writeFileSync(
-      config,
-      `audit:\n  path: ${backend.db}\nui:\n  users: [{ name: alice, password: "${hash}", roles: [approver] }]\n` +
-        'policy:\n  default: allow\n  rules:\n' +
-        '    - { name: changes, match: { tool: ["deployments_scale", "pods_delete", "manifest_apply"] }, ' +
-        'action: require_approval, reason: "changes need an approver" }\n',
-    );
-    backend.peer = await connectClient(
-      throughSluice(fixtureServer('governed-server.mjs'), ['--config', config, '--ui', '127.0.0.1:0', '--principal', 'agent']),
-      { env: { CALL_LOG: backend.callLog } },
-    );
-    await backend.peer.connect();
-    backend.url = await backend.until(() => backend.peer.stderr.join('').match(/approval web UI on (http:\/\/\S+)/)?.[1], 'the UI URL');
-    return backend;
-  }
-
-  // Waits, up to the deadline, for `probe` to return something.
-  async until(probe, what) {
-    const end = Date.now() + deadline;
-    for (;;) {
-      const found = probe();
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; sluice stderr:\n${this.peer.stderr.join('')}`);
-      await delay(50);
-    }
-  }
-
-  requests(...flags) {
-    const run = spawnSync(sluiceBin, ['approvals', 'list', '--db', this.db, '--json', ...flags], { encoding: 'utf8' });
-    return run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
-  }
-
-  // Makes the agent call `tool`; resolves to the id of the approval request that holds it.
-  async hold({ tool, arguments: args }) {
-    const known = new Set(this.requests('--all').map((r) => r.id));
-    const call = this.peer.client.callTool({ name: tool, arguments: args }, undefined, { timeout: 120_000 });
-    const request = await this.until(() => this.requests().find((r) => !known.has(r.id)), `the held ${tool}`);
-    this.calls.set(request.id, call);
-    // Calls nobody decides end when the agent disconnects at the end; that is expected.
-    call.catch(() => {});
-    return request.id;
-  }
-
-  // The request once it is decided, and what the agent's call got.
-  async decided(id) {
-    const request = await this.until(() => this.requests('--all').find((r) => r.id === id && r.state !== 'pending'), 'a decision');
-    return { request, result: await this.calls.get(id) };
-  }
-
-  decisions() {
-    return this.requests('--all').reduce((votes, r) => votes + r.votes.length, 0);
-  }
-
-  upstreamCalls() {
-    return existsSync(this.callLog) ? readFileSync(this.callLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-  }
-
-  async stop() {
-    await this.peer.client.close();
-  }
-
-  calls = new Map();
-}
 
 describe('the approval web UI in chromium', () => {
   let backend;
@@ -112,7 +36,15 @@ describe('the approval web UI in chromium', () => {
     // The user's hash comes from `sluice passwd`, as an operator would make it.
     const hash = execFileSync(sluiceBin, ['passwd', '--cost', '10'], { input: 'correct horse\n' }).toString().trim();
     assert.match(hash, /^scrypt\$ln=10,r=8,p=1\$/);
-    backend = await Backend.start(hash);
+    backend = await UiBackend.start({
+      config: (db) =>
+        `audit:\n  path: ${db}\nui:\n  users: [{ name: alice, password: "${hash}", roles: [approver] }]\n` +
+        'policy:\n  default: allow\n  rules:\n' +
+        '    - { name: changes, match: { tool: ["deployments_scale", "pods_delete", "manifest_apply"] }, ' +
+        'action: require_approval, reason: "changes need an approver" }\n',
+      server: fixtureServer('governed-server.mjs'),
+      sluiceArgs: ['--principal', 'agent'],
+    });
     url = backend.url;
     browser = await chromium.launch({ executablePath: chromiumBin, headless: true, args: ['--no-sandbox'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });

@@ -27,7 +27,9 @@ std::vector<Frame> reference_frames(std::string_view bytes) {
     auto line = bytes.substr(0, newline);
     bytes.remove_prefix(newline + 1);
     if (line.size() > max_line) {
-      frames.push_back(Frame{Frame::Kind::oversized, {}, line.size()});
+      const auto kept = LineFramer::kept_end_bytes;
+      frames.push_back(Frame{Frame::Kind::oversized, {}, line.size(), std::string(line.substr(0, kept)),
+                             std::string(line.substr(line.size() - std::min(kept, line.size())))});
       continue;
     }
     if (line.ends_with('\r')) line.remove_suffix(1);
@@ -71,6 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(seen < expected.size());
       const auto& want = expected[seen++];
       FUZZ_CHECK(frame->kind == want.kind && frame->size == want.size && frame->text == want.text);
+      FUZZ_CHECK(frame->head == want.head && frame->tail == want.tail);
       if (frame->kind == Frame::Kind::line) check_parse(std::move(frame->text));
     }
   }

@@ -208,7 +208,7 @@ describe('when the audit log cannot be written', () => {
 });
 
 describe('kill -9 of Sluice in the middle of a burst', () => {
-  it('leaves a log that verifies, with a decision row for every call the upstream saw', async () => {
+  it('leaves a log that verifies, with a decision row for every call the upstream saw, and a restart goes on in it', async () => {
     for (let round = 0; round < 3; round++) {
       const setup = auditedSetup();
       const callLog = path.join(setup.dir, 'calls.jsonl');
@@ -240,6 +240,18 @@ describe('kill -9 of Sluice in the middle of a burst', () => {
         : [];
       assert.ok(seen.length >= killAfter, `round ${round}: the upstream saw ${seen.length} calls`);
       for (const namespace of seen) assert.ok(decided.has(namespace), `${namespace} reached the upstream without a decision row`);
+
+      // A new Sluice on the same log appends to it, and the whole log still verifies.
+      const restarted = await audited(setup);
+      try {
+        const after = await restarted.client.callTool({ name: 'pods_list', arguments: { namespace: 'after-restart' } });
+        assert.equal(after.isError, undefined);
+      } finally {
+        await restarted.client.close();
+      }
+      const verify = sluice('audit', 'verify', '--db', setup.db);
+      assert.equal(verify.status, 0, verify.stdout);
+      assert.equal(rows(setup.db, "kind = 'decision'").at(-1).arguments.namespace, 'after-restart');
     }
   });
 });
@@ -249,8 +261,13 @@ describe('several Sluice processes sharing one audit log', () => {
     const clients = 8;
     const callsEach = Number(process.env.SLUICE_AUDIT_CALLS_PER_CLIENT ?? 1000);
     const setup = auditedSetup();
-    const peers = await Promise.all(Array.from({ length: clients }, () => audited(setup)));
+    // Every client is closed whatever fails, a connection or a call: a Sluice left
+    // running would hold the run until CTest's timeout.
+    const peers = await Promise.all(
+      Array.from({ length: clients }, () => connectClient(throughSluice(fixtureServer('governed-server.mjs'), ['--config', setup.config]))),
+    );
     try {
+      await Promise.all(peers.map((peer) => peer.connect()));
       await Promise.all(
         peers.map(async ({ client }, c) => {
           // Sixteen calls in flight per client: enough for group commit to matter.
@@ -264,7 +281,7 @@ describe('several Sluice processes sharing one audit log', () => {
         }),
       );
     } finally {
-      await Promise.all(peers.map(({ client }) => client.close()));
+      await Promise.all(peers.map(({ client }) => client.close().catch(() => {})));
     }
     const verify = sluice('audit', 'verify', '--db', setup.db);
     assert.equal(verify.status, 0, verify.stdout);

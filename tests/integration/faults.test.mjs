@@ -1,12 +1,14 @@
 // Faults, with a real SDK client in front and a real SDK server behind that misbehaves
-// on request: garbage and a line of 100 MB on its stdout, a flood of notifications;
-// SIGTERM to Sluice while calls are held for approval; a client that goes away with
-// calls held and in flight. The session survives what it can, answers what can be
-// answered, holds no more memory than its limits allow, and the audit log verifies.
+// on request: garbage and a line of 100 MB on its stdout, an answer of 100 MB, a flood
+// of notifications, a call it never answers; SIGTERM to Sluice while calls are held for
+// approval; a client that goes away with calls held and in flight; the audit log's
+// disk full (RLIMIT_FSIZE) or its file removed mid-run. The session survives what it
+// can, answers what can be answered, holds no more memory than its limits allow,
+// recovers when the fault ends, and the audit log verifies.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -16,18 +18,23 @@ import { connectClient, fixtureServer, sluiceBin, throughSluice } from '../suppo
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
+const sql = (db, statement) => spawnSync('sqlite3', [db, statement], { encoding: 'utf8' });
+const records = (db, where) =>
+  sql(db, `SELECT record FROM events WHERE ${where} ORDER BY seq`).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-// `echo` with text "hold me" is held for approval (the calls wait); everything else is allowed.
-function auditedSetup() {
+// `echo` with text "hold me" is held for approval (the calls wait); everything else is
+// allowed. `upstream` is more of the configuration's upstream section.
+function auditedSetup({ upstream = '' } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-faults-'));
   const db = path.join(dir, 'audit.db');
   const config = path.join(dir, 'sluice.yaml');
   writeFileSync(
     config,
-    `audit:\n  path: ${db}\napproval:\n  hold: wait\npolicy:\n  default: allow\n  rules:\n` +
+    (upstream ? `upstream:\n${upstream}` : '') +
+      `audit:\n  path: ${db}\napproval:\n  hold: wait\npolicy:\n  default: allow\n  rules:\n` +
       '    - { name: held, match: { tool: echo, args: { text: "hold me" } }, action: require_approval }\n',
   );
-  return { db, config };
+  return { dir, db, config };
 }
 
 const approvals = (setup) => {
@@ -71,8 +78,7 @@ function peakMiB(pid) {
   return Number(match[1]) / 1024;
 }
 
-async function hostileSession(env = {}, sluiceArgs = []) {
-  const setup = auditedSetup();
+async function hostileSession(env = {}, sluiceArgs = [], setup = auditedSetup()) {
   const args = ['--config', setup.config, ...sluiceArgs];
   const peer = await connectClient(throughSluice(fixtureServer('hostile-server.mjs'), args), { env });
   await peer.connect();
@@ -131,21 +137,85 @@ describe('an upstream that floods notifications', () => {
   });
 });
 
-describe('SIGTERM to Sluice while calls are held for approval', () => {
-  it('cancels the requests, answers every client call, and leaves a log that verifies', async () => {
+describe('an upstream that never answers a call', () => {
+  it('has the call answered with a timeout error, cancelled upstream, and its outcome recorded', async () => {
+    // Long enough for a loaded machine to start the upstream: initialize is timed too.
+    const setup = auditedSetup({ upstream: '  request_timeout: 5s\n' });
+    const peer = await hostileSession({}, [], setup);
+    const { client } = peer;
+    try {
+      const started = Date.now();
+      // The client's own timeout is far beyond Sluice's.
+      const hung = await outcome(client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 60000 }));
+      const waited = Date.now() - started;
+      assert.equal(hung.error?.code, -31003, JSON.stringify(hung));
+      assert.match(
+        hung.error.message,
+        /Upstream MCP server did not answer in time: no answer within 5s \(upstream\.request_timeout\); Sluice sent notifications\/cancelled upstream/,
+      );
+      assert.ok(waited >= 5000 && waited < 20000, `answered after ${waited} ms`);
+      await logged(peer, /hostile-server: hang cancelled: Sluice: no answer within 5s \(upstream\.request_timeout\)/);
+      // The session goes on.
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
+    } finally {
+      await client.close();
+    }
+    const outcomes = records(setup.db, "kind = 'outcome'").map((o) => [o.tool, o.outcome, o.summary?.code]);
+    assert.deepEqual(outcomes, [['hang', 'timeout', -31003], ['echo', 'ok', undefined]]);
+    assertVerifies(setup);
+  });
+});
+
+describe('an upstream that answers with 100 MB', () => {
+  it('has that call answered with an error at once, in bounded memory, and the session goes on', async () => {
+    const peer = await hostileSession({ SPEW_MB: '100' }, ['--max-message-bytes', '4MiB']);
+    const { client, transport } = peer;
+    try {
+      const started = Date.now();
+      const bloated = await outcome(client.callTool({ name: 'bloat', arguments: {} }, undefined, { timeout: 60000 }));
+      assert.equal(bloated.error?.code, -31004, JSON.stringify(bloated));
+      assert.match(
+        bloated.error.message,
+        /Upstream MCP server's answer was too large: 104857\d+ bytes, over the 4194304 byte limit \(--max-message-bytes\); it was dropped/,
+      );
+      // Not the request timeout (5 minutes by default): as soon as the line ended.
+      assert.ok(Date.now() - started < 30000);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
+      const peak = peakMiB(transport.pid);
+      assert.ok(peak < 64, `Sluice peaked at ${peak.toFixed(0)} MiB`);
+    } finally {
+      await client.close();
+    }
+    const bloat = records(peer.setup.db, "kind = 'outcome' AND tool = 'bloat'");
+    assert.deepEqual(bloat.map((o) => [o.outcome, o.summary.code]), [['jsonrpc_error', -31004]]);
+    assertVerifies(peer.setup);
+  });
+});
+
+describe('SIGTERM to Sluice while calls are held for approval and one is in flight', () => {
+  it('cancels the requests, answers every call saying Sluice is shutting down, and leaves a log that verifies', async () => {
     const peer = await hostileSession();
     const { client, transport } = peer;
+    const inFlight = outcome(client.callTool({ name: 'hang', arguments: {} }));
+    await logged(peer, /hostile-server: call hang/);
     const held = [1, 2].map(() => outcome(client.callTool({ name: 'echo', arguments: { text: 'hold me' } })));
     await pending(peer.setup, 2);
     const exited = new Promise((resolve) => transport.onclose = resolve);
     process.kill(transport.pid, 'SIGTERM');
     const outcomes = await Promise.all(held);
+    const hung = await inFlight;
     await exited;
     for (const o of outcomes) {
-      assert.ok(o.error || o.result?.isError, `the call was not run: ${JSON.stringify(o)}`);
-      assert.notEqual(o.error?.code, -32000, `the call was answered, not cut off: ${JSON.stringify(o)}`);
+      assert.equal(o.result?.isError, true, JSON.stringify(o));
+      assert.match(text(o.result), /^Approval request [0-9a-f-]+ was cancelled \(Sluice is shutting down\)\. The call was not run\.$/);
     }
-    assert.deepEqual(approvals(peer.setup).map((r) => r.state), ['cancelled', 'cancelled']);
+    assert.equal(hung.error?.code, -31005, JSON.stringify(hung));
+    assert.match(hung.error.message, /^MCP error -31005: Sluice is shutting down: the upstream was stopped before it answered$/);
+    const requests = approvals(peer.setup);
+    assert.deepEqual(requests.map((r) => [r.state, r.comment]), [
+      ['cancelled', 'Sluice is shutting down'],
+      ['cancelled', 'Sluice is shutting down'],
+    ]);
     assert.doesNotMatch(peer.stderr.join(''), /hostile-server: call echo/);
     assertVerifies(peer.setup);
   });
@@ -172,21 +242,110 @@ describe('the client goes away with one call held and one in flight', () => {
   });
 });
 
+// Each call was refused closed, with an error that says why.
+function assertCallsRefused(outcomes, pattern) {
+  for (const refused of outcomes) {
+    assert.equal(refused.error?.code, -31002, JSON.stringify(refused));
+    assert.match(refused.error.message, pattern);
+  }
+}
+
+const decided = (setup) => records(setup.db, "kind = 'decision'").map((d) => d.arguments.text);
+const upstreamSaw = (peer) => [...peer.stderr.join('').matchAll(/hostile-server: call echo/g)].length;
+
+describe('the audit disk full (RLIMIT_FSIZE on the running Sluice)', () => {
+  it('fails calls closed while it lasts, and records and forwards calls again once there is room', async () => {
+    const peer = await hostileSession();
+    const { client, transport } = peer;
+    // The soft limit only: raising it again up to the hard limit needs no privilege.
+    const prlimit = (...args) => {
+      const run = spawnSync('prlimit', ['--pid', String(transport.pid), ...args], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      return run.stdout.trim();
+    };
+    const hard = prlimit('--fsize', '--output', 'HARD', '--noheadings');
+    const limit = (size) => prlimit(`--fsize=${size}:`);
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'echo before');
+      // Every write past the first byte of any file now fails with EFBIG, as on a full disk.
+      limit('1');
+      const refused = [];
+      for (const i of [1, 2, 3]) refused.push(await outcome(client.callTool({ name: 'echo', arguments: { text: `full ${i}` } })));
+      assertCallsRefused(refused, /Sluice could not write its audit log, so the call was not forwarded: .*cannot append to the audit log: .*(disk I\/O error|full)/);
+      await logged(peer, /AUDIT LOG UNAVAILABLE/);
+      limit(hard);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
+      await logged(peer, /audit log: writing again to /);
+    } finally {
+      await client.close();
+    }
+    assert.equal(upstreamSaw(peer), 2, 'only the calls before and after the fault ran');
+    assert.deepEqual(decided(peer.setup), ['before', 'after']);
+    assert.equal(sql(peer.setup.db, 'PRAGMA integrity_check').stdout.trim(), 'ok');
+    assertVerifies(peer.setup);
+  });
+});
+
 describe('the audit log file removed while Sluice runs', () => {
-  it('fails closed: the next call is refused with a clear error and never reaches the upstream', async () => {
+  it('is restored from the file Sluice still has open, with every row, and the next call is recorded in it', async () => {
     const peer = await hostileSession();
     const { client } = peer;
     try {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'echo before');
       for (const suffix of ['', '-wal', '-shm']) rmSync(peer.setup.db + suffix, { force: true });
-      const refused = await outcome(client.callTool({ name: 'echo', arguments: { text: 'after' } }));
-      assert.equal(refused.error?.code, -31002, JSON.stringify(refused));
-      assert.match(refused.error.message, /audit log file was removed or replaced while Sluice had it open/);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
+    } finally {
+      await client.close();
+    }
+    assert.match(peer.stderr.join(''), /AUDIT LOG FILE REMOVED: .*audit\.db was removed while Sluice had it open; restored it/);
+    assert.deepEqual(decided(peer.setup), ['before', 'after']);
+    assertVerifies(peer.setup);
+  });
+
+  it('with its directory moved away, fails calls closed until the directory is back, then restores it', async () => {
+    const peer = await hostileSession();
+    const { client } = peer;
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'echo before');
+      // In one step, so that nothing Sluice appends meanwhile can restore the file first.
+      renameSync(peer.setup.dir, `${peer.setup.dir}-moved`);
+      const refused = [await outcome(client.callTool({ name: 'echo', arguments: { text: 'gone' } }))];
+      assertCallsRefused(refused, /the audit log file was removed while Sluice had it open, and it cannot be restored there \(.*\); calls are refused until it can/);
+      mkdirSync(peer.setup.dir);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
     } finally {
       await client.close();
     }
     const log = peer.stderr.join('');
     assert.match(log, /AUDIT LOG UNAVAILABLE/);
-    assert.equal((log.match(/hostile-server: call echo/g) ?? []).length, 1, 'only the call before the removal ran');
+    assert.match(log, /AUDIT LOG FILE REMOVED/);
+    assert.equal(upstreamSaw(peer), 2, 'the call refused while the log was gone never ran');
+    assert.deepEqual(decided(peer.setup), ['before', 'after']);
+    assertVerifies(peer.setup);
+  });
+
+  it('replaced by another file, fails calls closed until that file is moved away', async () => {
+    const peer = await hostileSession();
+    const { client } = peer;
+    const stranger = auditedSetup();
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'echo before');
+      // Another log (a Sluice of its own made it) where this one was.
+      const other = await hostileSession({}, [], stranger);
+      await other.client.callTool({ name: 'echo', arguments: { text: 'elsewhere' } });
+      await other.client.close();
+      for (const suffix of ['-wal', '-shm']) rmSync(peer.setup.db + suffix, { force: true });
+      rmSync(peer.setup.db);
+      spawnSync('cp', [stranger.db, peer.setup.db]);
+      const refused = [await outcome(client.callTool({ name: 'echo', arguments: { text: 'replaced' } }))];
+      assertCallsRefused(refused, /the audit log file was replaced while Sluice had it open: it is another log \(id [0-9a-f]+, not [0-9a-f]+\); calls are refused until that file is moved away/);
+      rmSync(peer.setup.db);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
+    } finally {
+      await client.close();
+    }
+    assert.equal(upstreamSaw(peer), 2);
+    assert.deepEqual(decided(peer.setup), ['before', 'after']);
+    assertVerifies(peer.setup);
   });
 });

@@ -4,7 +4,10 @@
 
 function nextPath() {
   const next = new URLSearchParams(location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  // Judged as the browser will read it, not as written: the URL parser drops tabs and
+  // newlines and reads a backslash as a slash, so "/\t/evil.example" is another host.
+  const url = new URL(next, location.origin);
+  return next.startsWith('/') && url.origin === location.origin ? url.pathname + url.search + url.hash : '/';
 }
 
 document.getElementById('login-form').addEventListener('submit', async (event) => {

@@ -137,7 +137,7 @@ TEST_CASE("a full-durability log syncs at every commit, a normal one does not") 
   }
 }
 
-TEST_CASE("a log file removed or replaced under the store takes no more appends") {
+TEST_CASE("a log file removed under the store is restored with every row; another file there takes no appends") {
   TempDir dir;
   const auto path = dir.file("audit.db");
   SqliteStore store(path, Durability::normal);
@@ -150,15 +150,31 @@ TEST_CASE("a log file removed or replaced under the store takes no more appends"
     }
     return std::string();
   };
-  SECTION("removed") {
+  SECTION("removed: restored from the removed file, and the append goes on in it") {
     for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    REQUIRE_THAT(refused(), Contains(path) && Contains("removed or replaced"));
+    REQUIRE(refused() == std::string());
+    REQUIRE(rows(path) == 2);
+    REQUIRE(store.integrity_check() == "ok");
   }
-  SECTION("replaced by another file") {
-    std::filesystem::rename(path, path + ".old");
+  SECTION("its directory moved away: refused until the directory is back, then restored") {
+    const auto directory = std::filesystem::path(path).parent_path();
+    const auto moved = directory.string() + "-moved";
+    std::filesystem::rename(directory, moved);
+    REQUIRE_THAT(refused(), Contains("it cannot be restored there") && Contains("calls are refused until it can"));
+    std::filesystem::create_directory(directory);
+    REQUIRE(refused() == std::string());
+    REQUIRE(rows(path) == 2);
+    std::filesystem::remove_all(moved);
+  }
+  SECTION("replaced by another log: refused, until that file is moved away") {
+    // Moved away with its WAL and index, and a new log made in its place.
+    for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::rename(path + suffix, path + suffix + ".old");
     { SqliteStore other(path, Durability::normal); }
-    REQUIRE_THAT(refused(), Contains("removed or replaced"));
+    REQUIRE_THAT(refused(), Contains(path) && Contains("replaced while Sluice had it open: it is another log"));
     REQUIRE(rows(path) == 0);
+    for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    REQUIRE(refused() == std::string());
+    REQUIRE(rows(path) == 2);
   }
 }
 

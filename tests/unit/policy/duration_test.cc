@@ -72,5 +72,16 @@ TEST_CASE("text that is not such a duration is refused") {
   }
 }
 
+TEST_CASE("a duration is written back in the largest unit that holds it whole, and reads back the same") {
+  CHECK(format_duration(5min) == "5m");
+  CHECK(format_duration(90s) == "90s");
+  CHECK(format_duration(2h) == "2h");
+  CHECK(format_duration(1500ms) == "1500ms");
+  CHECK(format_duration(0ms) == "0ms");
+  for (const auto value : {1ms, 999ms, 1000ms, 61000ms, 3600000ms, 86400000ms}) {
+    CHECK(parse(format_duration(value)) == value);
+  }
+}
+
 }  // namespace
 }  // namespace sluice::policy

@@ -1,5 +1,6 @@
 #include "proxy/session.h"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
@@ -30,7 +31,8 @@ constexpr std::size_t default_limit = std::size_t{1} << 20;
 // A session between two pairs of real pipes. The test plays the MCP client through
 // `client` and the upstream server through `server`.
 struct Harness {
-  explicit Harness(asio::io_context& context, std::size_t max_message_bytes = default_limit)
+  explicit Harness(asio::io_context& context, std::size_t max_message_bytes = default_limit,
+                   std::chrono::milliseconds request_timeout = SessionOptions{}.request_timeout)
       : io(context),
         client(io.get_executor(), to_client.release_read(), to_session.release_write(), max_message_bytes),
         session_client(io.get_executor(), to_session.release_read(), to_client.release_write(),
@@ -39,8 +41,15 @@ struct Harness {
                          max_message_bytes),
         server(io.get_executor(), to_server.release_read(), from_server.release_write(), max_message_bytes),
         session(io.get_executor(), session_client, session_upstream, pipeline,
-                SessionOptions{mcp::ParseLimits{max_message_bytes, 128}}),
+                options(max_message_bytes, request_timeout)),
         ended(io.get_executor()) {}
+
+  static SessionOptions options(std::size_t max_message_bytes, std::chrono::milliseconds request_timeout) {
+    SessionOptions out;
+    out.limits = mcp::ParseLimits{max_message_bytes, 128};
+    out.request_timeout = request_timeout;
+    return out;
+  }
 
   void start() {
     asio::co_spawn(
@@ -815,6 +824,108 @@ TEST_CASE("a request Sluice took over is answered to the client at once, and its
     REQUIRE(take_over.answers.size() == 1);
     CHECK(take_over.answers[0]["id"] == forwarded["id"]);
     CHECK(take_over.answers[0]["result"].contains("content"));
+
+TEST_CASE("a request the upstream leaves unanswered past the request timeout is answered -31003 and cancelled upstream") {
+  asio::io_context io;
+  Harness h(io, default_limit, std::chrono::milliseconds(50));
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(1, "tools/call", {{"name", "hang"}}));
+    h.client.send(request(2, "tools/call", {{"name", "quick"}}));
+    const auto seen1 = co_await receive_json(h.server);
+    CHECK(seen1["id"] == 1);
+    const auto seen2 = co_await receive_json(h.server);
+    CHECK(seen2["id"] == 2);
+    h.server.send(Message::result(2, {{"content", json::array()}}).wire());
+    const auto answered = co_await receive_json(h.client);
+    CHECK(answered["id"] == 2);
+    CHECK(answered.contains("result"));
+
+    const auto timed_out = co_await receive_json(h.client);
+    CHECK(timed_out["id"] == 1);
+    CHECK(timed_out["error"]["code"] == -31003);
+    CHECK(timed_out["error"]["message"] ==
+          "Upstream MCP server did not answer in time: no answer within 50ms (upstream.request_timeout); Sluice sent "
+          "notifications/cancelled upstream");
+    const auto cancellation = co_await receive_json(h.server);
+    CHECK(cancellation["method"] == "notifications/cancelled");
+    CHECK(cancellation["params"]["requestId"] == 1);
+    CHECK(h.session.pending_requests() == 0);
+
+    // The late answer is passed on (the client ignores what it no longer waits for),
+    // and the session goes on.
+    h.server.send(Message::result(1, {{"content", json::array()}}).wire());
+    const auto seen3 = co_await receive_json(h.client);
+    CHECK(seen3["id"] == 1);
+    h.client.send(request(3, "ping"));
+    const auto seen4 = co_await receive_json(h.server);
+    CHECK(seen4["id"] == 3);
+  });
+}
+
+TEST_CASE("initialize is timed out too, but never cancelled") {
+  asio::io_context io;
+  Harness h(io, default_limit, std::chrono::milliseconds(20));
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(0, "initialize", {{"protocolVersion", "2025-06-18"}}));
+    const auto seen5 = co_await receive_json(h.server);
+    CHECK(seen5["method"] == "initialize");
+    const auto timed_out = co_await receive_json(h.client);
+    CHECK(timed_out["error"]["code"] == -31003);
+    CHECK(timed_out["error"]["message"] ==
+          "Upstream MCP server did not answer in time: no answer within 20ms (upstream.request_timeout)");
+    // The next thing the upstream sees is the client's next request, not a cancellation.
+    h.client.send(request(1, "ping"));
+    const auto seen6 = co_await receive_json(h.server);
+    CHECK(seen6["method"] == "ping");
+  });
+}
+
+TEST_CASE("an answer over the size limit that names a request in flight answers it with -31004") {
+  asio::io_context io;
+  Harness h(io, 1024);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(1, "tools/call", {{"name", "bloat"}}));
+    const auto seen7 = co_await receive_json(h.server);
+    CHECK(seen7["id"] == 1);
+    // The TypeScript SDK's order: the id comes last.
+    h.server.send(R"({"result":{"content":[{"type":"text","text":")" + std::string(4096, 'x') +
+                  R"("}]},"jsonrpc":"2.0","id":1})");
+    const auto answer = co_await receive_json(h.client);
+    CHECK(answer["id"] == 1);
+    CHECK(answer["error"]["code"] == -31004);
+    CHECK(answer["error"]["message"].get<std::string>().find("over the 1024 byte limit") != std::string::npos);
+    CHECK(h.session.pending_requests() == 0);
+  });
+}
+
+TEST_CASE("after shut_down, requests the upstream does not answer before it ends get -31005") {
+  asio::io_context io;
+  Harness h(io);
+  h.start();
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.client.send(request(1, "tools/call", {{"name", "slow"}}));
+    const auto seen8 = co_await receive_json(h.server);
+    CHECK(seen8["id"] == 1);
+    h.session.shut_down();
+    const auto end = co_await h.finished();
+    CHECK(end == SessionEnd::client_closed);
+    // The upstream sees the end of its input and goes, without answering.
+    const auto more = co_await h.server.receive();
+    CHECK_FALSE(more);
+    h.server.close_send();
+    co_await h.session.upstream_ended();
+    h.session_client.close_send();
+    const auto answers = co_await receive_until_end(h.client);
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0]["error"]["code"] == -31005);
+    CHECK(answers[0]["error"]["message"] == "Sluice is shutting down: the upstream was stopped before it answered");
   });
 }
 
