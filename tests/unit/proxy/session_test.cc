@@ -824,6 +824,8 @@ TEST_CASE("a request Sluice took over is answered to the client at once, and its
     REQUIRE(take_over.answers.size() == 1);
     CHECK(take_over.answers[0]["id"] == forwarded["id"]);
     CHECK(take_over.answers[0]["result"].contains("content"));
+  });
+}
 
 TEST_CASE("a request the upstream leaves unanswered past the request timeout is answered -31003 and cancelled upstream") {
   asio::io_context io;
