@@ -176,7 +176,9 @@ function send(url, method, sessionId, body) {
 const post = (url, sessionId, body) => send(url, 'POST', sessionId, body);
 
 function answerOf(response, id) {
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.text.slice(0, 300)}`);
+  if (response.status !== 200) {
+    throw Object.assign(new Error(`HTTP ${response.status}: ${response.text.slice(0, 300)}`), { status: response.status });
+  }
   if (!String(response.headers['content-type']).startsWith('text/event-stream')) return JSON.parse(response.text);
   for (const line of response.text.split('\n')) {
     if (!line.startsWith('data:') || line.slice(5).trim() === '') continue; // a priming event has no data
@@ -365,10 +367,20 @@ const bytes = (n) => (n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n /
 // calls in all per target. With one session the targets take turns in `rounds` rounds
 // (who goes first rotates), so that a burst of other work weighs on all alike; with
 // more, each target in turn has the machine to itself for its calls.
-async function measure(sessions, calls) {
+async function measure(sessions, calls, warmup) {
   const figures = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0, cpu: 0, calls: 0, rss: 0 }]));
   const perSession = Math.max(1, Math.round(calls / sessions));
-  const run = async (target, opened, share) => {
+  // A front that refuses the payload (supergateway takes bodies up to 100 KB) is left out
+  // of the cell with its answer, not a reason to end the run.
+  const refusing = async (target, work) => {
+    try {
+      if (!figures.get(target).refused) await work();
+    } catch (error) {
+      if (error.status !== 413) throw error;
+      figures.get(target).refused = `refuses the payload: HTTP ${error.status}`;
+    }
+  };
+  const run = (target, opened, share) => refusing(target, async () => {
     const f = figures.get(target);
     const cpuBefore = totalCpu(target);
     const started = process.hrtime.bigint();
@@ -376,13 +388,13 @@ async function measure(sessions, calls) {
     f.spentUs += Number(process.hrtime.bigint() - started) / 1000;
     f.cpu += totalCpu(target) - cpuBefore;
     f.calls += opened.length * share;
-  };
+  });
   if (sessions === 1) {
     const opened = new Map();
     for (const target of targets) {
       await target.start();
       const [session] = await openSessions(target, 1);
-      await timedCalls(session, count('warmup'));
+      await refusing(target, () => timedCalls(session, warmup));
       opened.set(target, [session]);
     }
     const rounds = count('rounds');
@@ -398,7 +410,7 @@ async function measure(sessions, calls) {
     for (const target of targets) {
       await target.start();
       const opened = await openSessions(target, sessions);
-      await Promise.all(opened.map((session) => timedCalls(session, 1)));
+      await refusing(target, () => Promise.all(opened.map((session) => timedCalls(session, 1))));
       await run(target, opened, perSession);
       figures.get(target).rss = peakRss(target);
       await target.stop();
@@ -413,13 +425,18 @@ function printCell(payload, sessions, figures) {
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), rate: (f.calls / f.spentUs) * 1e6,
       cpu: (f.cpu / f.calls) * 10_000, rss: f.rss / 1024 };
   };
-  const byKey = new Map(targets.map((t) => [t.key, stats(figures.get(t))]));
-  const { calls } = figures.get(targets[0]);
+  const answering = targets.filter((t) => !figures.get(t).refused);
+  const byKey = new Map(answering.map((t) => [t.key, stats(figures.get(t))]));
+  const { calls } = figures.get(answering[0]);
   console.log(`\n#### ${bytes(payload)} payload, ${sessions} session${sessions === 1 ? '' : 's'} at once ` +
     `(${calls} calls per target; load average ${loadAverage()})\n`);
   console.log('| target | p50 | added p50 | p99 | added p99 | calls/s | × baseline | CPU s / 10k calls | peak RSS |');
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const target of targets) {
+    if (figures.get(target).refused) {
+      console.log(`| ${target.name} | ${figures.get(target).refused} | | | | | | | |`);
+      continue;
+    }
     const s = byKey.get(target.key);
     const base = isDirect(target) ? undefined : byKey.get(baselineKey[target.transport]);
     const delta = (a, b) => `${a < b ? '−' : '+'}${fmt(Math.abs(a - b))}`;
@@ -549,10 +566,11 @@ async function main() {
     `${count('warmup')} warm-up calls with one session, ${count('rounds')} interleaved rounds`);
   for (const payload of list('payload').map(Number)) {
     payloadBytes = payload;
-    // The calls of a cell carry at most about 32 MiB of payload per target.
+    // The calls of a cell carry at most about 32 MiB of payload per target, and so do its warm-up calls.
     const calls = Math.max(1, Math.min(count('calls'), Math.floor((32 << 20) / Math.max(payload, 1))));
+    const warmup = Math.min(count('warmup'), calls);
     for (const sessions of concurrencyLevels) {
-      const byKey = printCell(payload, sessions, await measure(sessions, Math.max(calls, sessions)));
+      const byKey = printCell(payload, sessions, await measure(sessions, Math.max(calls, sessions), warmup));
       printGoals(byKey);
     }
   }
