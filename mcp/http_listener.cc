@@ -374,7 +374,10 @@ class HttpListener::Connection {
     if (!session) co_return true;
     spdlog::info("http session {}: ended by the client (DELETE)", session->id());
     listener_.end_session(session->id());
-    co_return co_await write(plain(request, http::status::ok));
+    auto response = plain(request, http::status::ok);
+    // Content-Length: 0; without it a keep-alive client waits for the connection to close.
+    response.prepare_payload();
+    co_return co_await write(std::move(response));
   }
 
   // Writes a stream's events from `seq` on as they come: an SSE response, or for a
