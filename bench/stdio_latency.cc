@@ -47,14 +47,15 @@ constexpr std::size_t rounds = 10;
 
 constexpr std::string_view usage =
     "Usage: sluice-bench-stdio --sluice PATH --server PATH [--calls N] [--pipelined M] [--warmup K]\n"
-    "                          [--audit-dir DIR]\n"
+    "                          [--audit-dir DIR] [--compare PATH]\n"
     "\n"
     "  --sluice PATH     the sluice binary\n"
     "  --server PATH     the MCP server to call (sluice-bench-server)\n"
     "  --calls N         sequential tools/call round trips per target (default 20000)\n"
     "  --pipelined M     tools/call requests written back to back per target (default 20000)\n"
     "  --warmup K        round trips before measuring (default 1000)\n"
-    "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n";
+    "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n"
+    "  --compare PATH    also measure another sluice binary (say, a build of main), in the same rounds\n";
 
 class UsageError : public std::runtime_error {
  public:
@@ -68,6 +69,7 @@ struct Options {
   std::size_t pipelined = 20000;
   std::size_t warmup = 1000;
   std::optional<std::string> audit_dir;
+  std::optional<std::string> compare;
 };
 
 std::size_t parse_count(std::string_view option, std::string_view text) {
@@ -97,6 +99,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       options.pipelined = parse_count(arg, value);
     } else if (arg == "--audit-dir") {
       options.audit_dir = std::string(value);
+    } else if (arg == "--compare") {
+      options.compare = std::string(value);
     } else if (arg == "--warmup") {
       options.warmup = parse_count(arg, value);
     } else {
@@ -247,6 +251,7 @@ struct Subject {
 
   std::string name;
   Target target;
+  bool audited = false;
   std::int64_t next_id = 1;
   std::vector<double> round_trip_us;
   Clock::duration sequential_time{};
@@ -421,15 +426,19 @@ void print_table(const Options& options, std::deque<Subject>& subjects) {
   const auto added_p50 = through.front().p50_us - direct.p50_us;
   fmt::print("\nadded p50 latency: {:.1f} µs per call (goal: under 30 µs): {}\n", added_p50,
              added_p50 < 30.0 ? "met" : "NOT met");
-  if (through.size() > 1) {
-    // The audit's cost: each audited configuration against Sluice without audit.
-    for (std::size_t i = 1; i < through.size(); ++i) {
-      const auto share = through[i].pipelined_calls_per_second / through.front().pipelined_calls_per_second;
-      const auto of_direct = through[i].pipelined_calls_per_second / direct.pipelined_calls_per_second;
-      fmt::print("{}: {:.0f}% of the pipelined throughput of direct, {:.0f}% of sluice without audit "
-                 "(goal with sync normal: 80% of direct)\n",
-                 subjects[i + 1].name, 100.0 * of_direct, 100.0 * share);
+  // The audit's cost: each audited configuration against Sluice without audit.
+  for (std::size_t i = 1; i < through.size(); ++i) {
+    const auto& subject = subjects[i + 1];
+    if (!subject.audited) {
+      // The binary of --compare, in the same rounds.
+      fmt::print("added p50 latency {}: {:.1f} µs per call\n", subject.name, through[i].p50_us - direct.p50_us);
+      continue;
     }
+    const auto share = through[i].pipelined_calls_per_second / through.front().pipelined_calls_per_second;
+    const auto of_direct = through[i].pipelined_calls_per_second / direct.pipelined_calls_per_second;
+    fmt::print("{}: {:.0f}% of the pipelined throughput of direct, {:.0f}% of sluice without audit "
+               "(goal with sync normal: 80% of direct)\n",
+               subject.name, 100.0 * of_direct, 100.0 * share);
   }
 }
 
@@ -463,7 +472,12 @@ void run(const Options& options) {
                             std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--config",
                                                      audited_config(*options.audit_dir, sync), "--",
                                                      options.server});
+      subjects.back().audited = true;
     }
+  }
+  if (options.compare) {
+    subjects.emplace_back("through " + *options.compare,
+                          std::vector<std::string>{*options.compare, "--log-level", "warn", "run", "--", options.server});
   }
   for (auto& subject : subjects) {
     initialize(subject, options.warmup);
