@@ -1,14 +1,19 @@
-// sluice-bench-http: what a Streamable HTTP front costs in front of a stdio MCP server.
-// One driver sends the same tools/call (sluice-bench-server's `lookup`) to the server
-// directly, over stdio and over its own minimal HTTP mode (the baselines: the second is
-// what the driver's HTTP costs with nothing in between), and over Streamable HTTP
-// through `sluice run --listen`, supergateway (stdio→streamableHttp, stateful) and
-// mcp-proxy (stream), all to the stdio server, in one run: one session's sequential round trips in interleaved rounds (p50/p99), then
-// many sessions calling at once, then RSS with many sessions open. Every response is
-// checked; a wrong or missing one fails the run. Usage: bench/run-http (see README.md).
+// sluice-bench-http: what a front costs in front of a stdio MCP server, on stdio and on
+// Streamable HTTP. One driver sends the same tools/call (sluice-bench-server's `lookup`,
+// whose answer echoes the key, so that a payload goes both ways) to the server directly,
+// over stdio and over its own minimal HTTP mode (the baselines: the second is what the
+// driver's HTTP costs with nothing in between); through `sluice run` on stdio and
+// through `sluice run --listen`, each without audit and with an audit log at sync normal
+// and full; and through supergateway (stdio→streamableHttp, stateful) and mcp-proxy
+// (stream). For each payload and each number of sessions at once it measures every
+// target in the same run: p50/p99, calls/s, the front's CPU seconds per 10,000 calls and
+// its peak RSS. Then RSS with many sessions open; or, with --soak, a steady load on one
+// target with its RSS and open descriptors sampled. Every response is checked; a wrong
+// or missing one fails the run. Usage: bench/run-http, bench/run-all, bench/soak (see
+// README.md).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,35 +23,52 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const allTargets = ['direct-stdio', 'sluice-stdio', 'sluice-stdio-normal', 'sluice-stdio-full', 'direct-http',
+  'sluice-http', 'sluice-http-normal', 'sluice-http-full', 'supergateway', 'mcp-proxy'];
+const defaultTargets = ['direct-stdio', 'direct-http', 'sluice-http', 'supergateway', 'mcp-proxy'];
 const { values: options } = parseArgs({
   options: {
     sluice: { type: 'string' },
     server: { type: 'string' },
+    targets: { type: 'string', default: defaultTargets.join(',') },
+    payload: { type: 'string', default: '0' },
+    concurrency: { type: 'string', default: '1,50' },
     calls: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '10' },
-    sessions: { type: 'string', default: '50' },
-    'session-calls': { type: 'string', default: '20' },
     'rss-sessions': { type: 'string', default: '1000' },
+    soak: { type: 'string', default: '0' },
+    'soak-target': { type: 'string', default: 'sluice-http-normal' },
+    'soak-sessions': { type: 'string', default: '16' },
+    'soak-sample': { type: 'string', default: '10' },
   },
 });
-if (!options.sluice || !options.server) {
-  console.error('Usage: node bench/http_latency.mjs --sluice PATH --server PATH [--calls N] [--warmup K] [--rounds R]\n' +
-    '                                [--sessions C] [--session-calls K] [--rss-sessions S]');
+const usage = 'Usage: node bench/http_latency.mjs --sluice PATH --server PATH [--targets T,…] [--payload BYTES,…]\n' +
+  '         [--concurrency C,…] [--calls N] [--warmup K] [--rounds R] [--rss-sessions S]\n' +
+  '         [--soak SECONDS [--soak-target T] [--soak-sessions C] [--soak-sample SECONDS]]\n' +
+  `  targets: ${allTargets.join(', ')}`;
+const list = (name) => options[name].split(',').filter((item) => item !== '').map((item) => item.trim());
+const count = (name) => Number.parseInt(options[name], 10);
+const chosen = options.soak !== '0' ? [options['soak-target']] : list('targets');
+if (!options.sluice || !options.server || chosen.some((name) => !allTargets.includes(name))) {
+  console.error(usage);
   process.exit(2);
 }
-const count = (name) => Number.parseInt(options[name], 10);
-const deadlineMs = 10_000;
+const deadlineMs = 60_000;
 const protocolVersion = '2025-11-25';
+const clockTicks = 100; // USER_HZ: the unit of utime and stime in /proc/<pid>/stat on Linux
 
-const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'lookup', arguments: { key: `k${id}` } } });
+// A key of `payload` bytes (at least the id), answered as "value of <key>: 42".
+let payloadBytes = 0;
+const keyOf = (id) => `k${id}`.padEnd(payloadBytes, 'x');
+const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'lookup', arguments: { key: keyOf(id) } } });
 const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize',
   params: { protocolVersion, capabilities: {}, clientInfo: { name: 'sluice-bench-http', version: '1' } } };
 const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
 
 // The server's own answer to lookup, not a denial or a simulation by whatever sits between.
 function checkAnswer(message, id) {
-  if (message?.id !== id || message.result?.content?.[0]?.text !== `value of k${id}: 42` || message.result.isError) {
+  if (message?.id !== id || message.result?.content?.[0]?.text !== `value of ${keyOf(id)}: 42` || message.result.isError) {
     throw new Error(`unexpected answer to call ${id}: ${JSON.stringify(message).slice(0, 300)}`);
   }
 }
@@ -60,10 +82,20 @@ async function freePort() {
   return port;
 }
 
-function rssKiB(pid) {
+function statusKiB(pid, field) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)[1]);
 }
+const rssKiB = (pid) => statusKiB(pid, 'VmRSS');
+const peakRssKiB = (pid) => statusKiB(pid, 'VmHWM');
+
+// User and system CPU seconds a live process has used.
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime: fields 14 and 15
+}
+const openFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 
 // Every process below `pid` (its children, their children…), from /proc.
 function descendants(pid) {
@@ -85,12 +117,13 @@ function descendants(pid) {
   return found;
 }
 
-// The direct baseline: the server on stdio, newline-delimited JSON-RPC.
+// A session over a child's stdin and stdout, newline-delimited JSON-RPC: the server
+// itself (direct) or `sluice run` in front of it.
 class StdioSession {
   constructor(child) {
     this.child = child;
     this.waiting = new Map();
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
       const message = JSON.parse(line);
       this.waiting.get(message.id)?.(message);
       this.waiting.delete(message.id);
@@ -106,16 +139,20 @@ class StdioSession {
   notify(body) {
     this.child.stdin.write(`${JSON.stringify(body)}\n`);
   }
+  async close() {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) await once(this.child, 'exit');
+  }
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
-// One POST; the answer as a JSON body or an SSE stream, read to its end.
-function post(url, sessionId, body) {
+// One request; the answer as a JSON body or an SSE stream, read to its end.
+function send(url, method, sessionId, body) {
   return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
+    const payload = body === undefined ? '' : JSON.stringify(body);
     const request = http.request(url, {
-      method: 'POST',
+      method,
       agent,
       timeout: deadlineMs,
       headers: {
@@ -136,9 +173,12 @@ function post(url, sessionId, body) {
     request.end(payload);
   });
 }
+const post = (url, sessionId, body) => send(url, 'POST', sessionId, body);
 
 function answerOf(response, id) {
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.text.slice(0, 300)}`);
+  if (response.status !== 200) {
+    throw Object.assign(new Error(`HTTP ${response.status}: ${response.text.slice(0, 300)}`), { status: response.status });
+  }
   if (!String(response.headers['content-type']).startsWith('text/event-stream')) return JSON.parse(response.text);
   for (const line of response.text.split('\n')) {
     if (!line.startsWith('data:') || line.slice(5).trim() === '') continue; // a priming event has no data
@@ -162,12 +202,45 @@ class HttpSession {
   async request(body) {
     return answerOf(await post(this.url, this.sessionId, body), body.id);
   }
+  async close() {
+    const response = await send(this.url, 'DELETE', this.sessionId);
+    if (response.status >= 300 && response.status !== 405) throw new Error(`DELETE: HTTP ${response.status}`);
+  }
 }
 
-// A target: how to start it, and how to open one session on it.
+// The server or a front started per session on stdio; `front` says whether the process
+// is a front (its own CPU and RSS are what the table shows) or the server itself.
+function stdioTarget(name, transport, argv) {
+  return {
+    name,
+    transport,
+    async start() {
+      this.children = [];
+    },
+    async session() {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+      this.children.push(child);
+      const session = new StdioSession(child);
+      await session.request(initialize);
+      session.notify(initialized);
+      return session;
+    },
+    processes() {
+      return this.children.filter((child) => child.exitCode === null).map((child) => child.pid);
+    },
+    async stop() {
+      for (const child of this.children ?? []) child.stdin.end();
+      await Promise.all((this.children ?? []).filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
+      this.children = [];
+    },
+  };
+}
+
+// A front that listens: how to start it, and how to open one session on it.
 function httpTarget(name, start) {
   return {
     name,
+    transport: 'HTTP',
     async start() {
       const { child, url } = await start();
       this.child = child;
@@ -178,7 +251,11 @@ function httpTarget(name, start) {
       await session.open();
       return session;
     },
+    processes() {
+      return [this.child.pid];
+    },
     async stop() {
+      if (!this.child || this.child.exitCode !== null) return;
       this.child.kill('SIGTERM');
       await once(this.child, 'exit');
     },
@@ -207,52 +284,57 @@ async function startListening(command, args, url) {
 }
 
 const bin = (name) => path.join(root, 'node_modules', name);
-const sessionsCap = Math.max(count('rss-sessions'), count('sessions')) + 10;
+const concurrencyLevels = list('concurrency').map(Number);
+const sessionsCap = Math.max(count('rss-sessions'), ...concurrencyLevels, count('soak-sessions')) + 10;
 const configDir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-http-'));
-const sluiceConfig = path.join(configDir, 'sluice.yaml');
-// The built-in policy's one rule (reads are allowed), and room for every session.
-writeFileSync(sluiceConfig, `listen:\n  limits: { max_sessions: ${sessionsCap} }\n` +
-  'policy:\n  rules:\n    - { name: reads, match: { class: read }, action: allow }\n');
+// The built-in policy's one rule (reads are allowed), room for every session and for the
+// 1 MiB payloads; with an audit log in the temporary directory at `sync` (a fresh file
+// each start, so that one target's rows do not slow the next).
+let configs = 0;
+function sluiceConfig(sync) {
+  const file = path.join(configDir, `sluice-${++configs}.yaml`);
+  const audit = sync ? `audit:\n  path: ${path.join(configDir, `audit-${configs}.db`)}\n  sync: ${sync}\n` : '';
+  writeFileSync(file, `listen:\n  limits: { max_sessions: ${sessionsCap}, max_body_bytes: 67108864 }\n${audit}` +
+    'policy:\n  rules:\n    - { name: reads, match: { class: read }, action: allow }\n');
+  return file;
+}
+// Errors only: a stdio front per session would repeat each warning per session.
+const sluiceRun = (sync) => [options.sluice, '--log-level', 'error', 'run', '--config', sluiceConfig(sync)];
+const sluiceListening = (name, sync) => httpTarget(name, async () => {
+  const port = await freePort();
+  const [command, ...args] = sluiceRun(sync);
+  return startListening(command, [...args, '--listen', `127.0.0.1:${port}`, '--', options.server],
+    `http://127.0.0.1:${port}/mcp`);
+});
 
-const targets = [
-  {
-    name: 'direct (stdio)',
-    async start() {},
-    async session() {
-      const child = spawn(options.server, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-      (this.children ??= []).push(child);
-      const session = new StdioSession(child);
-      await session.request(initialize);
-      session.notify(initialized);
-      return session;
-    },
-    async stop() {
-      for (const child of this.children ?? []) child.stdin.end();
-    },
-  },
-  httpTarget('direct (HTTP)', async () => {
+const makers = {
+  'direct-stdio': () => stdioTarget('direct (stdio)', 'stdio', [options.server]),
+  'sluice-stdio': () => stdioTarget('sluice run', 'stdio', [...sluiceRun(), '--', options.server]),
+  'sluice-stdio-normal': () => stdioTarget('sluice run + audit normal', 'stdio', [...sluiceRun('normal'), '--', options.server]),
+  'sluice-stdio-full': () => stdioTarget('sluice run + audit full', 'stdio', [...sluiceRun('full'), '--', options.server]),
+  'direct-http': () => httpTarget('direct (HTTP)', async () => {
     const port = await freePort();
     return startListening(options.server, ['--listen', String(port)], `http://127.0.0.1:${port}/mcp`);
   }),
-  httpTarget('sluice --listen', async () => {
-    const port = await freePort();
-    return startListening(options.sluice, ['--log-level', 'warn', 'run', '--config', sluiceConfig,
-      '--listen', `127.0.0.1:${port}`, '--', options.server], `http://127.0.0.1:${port}/mcp`);
-  }),
-  httpTarget('supergateway 4.0.0', async () => {
+  'sluice-http': () => sluiceListening('sluice --listen'),
+  'sluice-http-normal': () => sluiceListening('sluice --listen + audit normal', 'normal'),
+  'sluice-http-full': () => sluiceListening('sluice --listen + audit full', 'full'),
+  supergateway: () => httpTarget('supergateway 4.0.0', async () => {
     const port = await freePort();
     return startListening(process.execPath, [bin('supergateway/dist/index.js'), '--stdio', options.server,
       '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none'],
     `http://127.0.0.1:${port}/mcp`);
   }),
-  httpTarget('mcp-proxy 6.7.19', async () => {
+  'mcp-proxy': () => httpTarget('mcp-proxy 6.7.19', async () => {
     const port = await freePort();
     return startListening(process.execPath, [bin('mcp-proxy/dist/bin/mcp-proxy.mjs'), '--server', 'stream',
       '--host', '127.0.0.1', '--port', String(port), '--', options.server], `http://127.0.0.1:${port}/mcp`);
   }),
-];
-
-const [, directHttp, ...fronts] = targets;
+};
+const targets = chosen.map((key) => Object.assign(makers[key](), { key }));
+// Each front is measured against the direct connection of its own transport.
+const baselineKey = { stdio: 'direct-stdio', HTTP: 'direct-http' };
+const isDirect = (target) => target.key.startsWith('direct-');
 
 let nextId = 1;
 async function timedCalls(session, calls, latencies) {
@@ -264,96 +346,241 @@ async function timedCalls(session, calls, latencies) {
   }
 }
 
+// `sessions` opened 50 at a time (a front starting 256 servers at once is a test of the
+// machine, not of the front).
+async function openSessions(target, sessions) {
+  const opened = [];
+  for (let i = 0; i < sessions; i += 50) {
+    opened.push(...await Promise.all(Array.from({ length: Math.min(50, sessions - i) }, () => target.session())));
+  }
+  return opened;
+}
+
+const totalCpu = (target) => target.processes().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+const peakRss = (target) => Math.max(...target.processes().map(peakRssKiB));
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const fmt = (us) => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us.toFixed(0)} µs`);
+const bytes = (n) => (n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 
-async function main() {
-  console.log(`load average before the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  for (const target of targets) await target.start();
+// One cell of the table: every target with `sessions` sessions calling at once, `calls`
+// calls in all per target. With one session the targets take turns in `rounds` rounds
+// (who goes first rotates), so that a burst of other work weighs on all alike; with
+// more, each target in turn has the machine to itself for its calls.
+async function measure(sessions, calls, warmup) {
+  const figures = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0, cpu: 0, calls: 0, rss: 0 }]));
+  const perSession = Math.max(1, Math.round(calls / sessions));
+  // A front that refuses the payload (supergateway takes bodies up to 100 KB) is left out
+  // of the cell with its answer, not a reason to end the run.
+  const refusing = async (target, work) => {
+    try {
+      if (!figures.get(target).refused) await work();
+    } catch (error) {
+      if (error.status !== 413) throw error;
+      figures.get(target).refused = `refuses the payload: HTTP ${error.status}`;
+    }
+  };
+  const run = (target, opened, share) => refusing(target, async () => {
+    const f = figures.get(target);
+    const cpuBefore = totalCpu(target);
+    const started = process.hrtime.bigint();
+    await Promise.all(opened.map((session) => timedCalls(session, share, f.latencies)));
+    f.spentUs += Number(process.hrtime.bigint() - started) / 1000;
+    f.cpu += totalCpu(target) - cpuBefore;
+    f.calls += opened.length * share;
+  });
+  if (sessions === 1) {
+    const opened = new Map();
+    for (const target of targets) {
+      await target.start();
+      const [session] = await openSessions(target, 1);
+      await refusing(target, () => timedCalls(session, warmup));
+      opened.set(target, [session]);
+    }
+    const rounds = count('rounds');
+    for (let round = 0; round < rounds; ++round) {
+      for (let k = 0; k < targets.length; ++k) {
+        const target = targets[(round + k) % targets.length];
+        await run(target, opened.get(target), Math.max(1, Math.round(perSession / rounds)));
+      }
+    }
+    for (const target of targets) figures.get(target).rss = peakRss(target);
+    for (const target of targets) await target.stop();
+  } else {
+    for (const target of targets) {
+      await target.start();
+      const opened = await openSessions(target, sessions);
+      await refusing(target, () => Promise.all(opened.map((session) => timedCalls(session, 1))));
+      await run(target, opened, perSession);
+      figures.get(target).rss = peakRss(target);
+      await target.stop();
+    }
+  }
+  return figures;
+}
 
-  // One session per target, sequential round trips, the targets taking turns per round.
-  const sequential = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0 }]));
-  const sessions = new Map();
+function printCell(payload, sessions, figures) {
+  const stats = (f) => {
+    const sorted = [...f.latencies].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), rate: (f.calls / f.spentUs) * 1e6,
+      cpu: (f.cpu / f.calls) * 10_000, rss: f.rss / 1024 };
+  };
+  const answering = targets.filter((t) => !figures.get(t).refused);
+  const byKey = new Map(answering.map((t) => [t.key, stats(figures.get(t))]));
+  const { calls } = figures.get(answering[0]);
+  console.log(`\n#### ${bytes(payload)} payload, ${sessions} session${sessions === 1 ? '' : 's'} at once ` +
+    `(${calls} calls per target; load average ${loadAverage()})\n`);
+  console.log('| target | p50 | added p50 | p99 | added p99 | calls/s | × baseline | CPU s / 10k calls | peak RSS |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const target of targets) {
-    const session = await target.session();
-    await timedCalls(session, count('warmup'));
-    sessions.set(target, session);
+    if (figures.get(target).refused) {
+      console.log(`| ${target.name} | ${figures.get(target).refused} | | | | | | | |`);
+      continue;
+    }
+    const s = byKey.get(target.key);
+    const base = isDirect(target) ? undefined : byKey.get(baselineKey[target.transport]);
+    const delta = (a, b) => `${a < b ? '−' : '+'}${fmt(Math.abs(a - b))}`;
+    console.log(`| ${target.name} | ${fmt(s.p50)} | ${base ? delta(s.p50, base.p50) : '—'} | ${fmt(s.p99)} | ` +
+      `${base ? delta(s.p99, base.p99) : '—'} | ${Math.round(s.rate)} | ${base ? `${(s.rate / base.rate).toFixed(2)}×` : '—'} | ` +
+      `${s.cpu.toFixed(2)} | ${s.rss.toFixed(1)} MiB |`);
   }
-  const perRound = Math.ceil(count('calls') / count('rounds'));
-  for (let round = 0; round < count('rounds'); ++round) {
-    for (let k = 0; k < targets.length; ++k) {
-      const target = targets[(round + k) % targets.length];
-      const figures = sequential.get(target);
-      const started = process.hrtime.bigint();
-      await timedCalls(sessions.get(target), perRound, figures.latencies);
-      figures.spentUs += Number(process.hrtime.bigint() - started) / 1000;
+  return byKey;
+}
+
+// What the goals of issue 9 say about one cell.
+function printGoals(byKey) {
+  const added = (key) => byKey.get(key).p50 - byKey.get('direct-http').p50;
+  if (byKey.has('sluice-http') && byKey.has('direct-http')) {
+    console.log('');
+    for (const bridge of ['supergateway', 'mcp-proxy'].filter((key) => byKey.has(key))) {
+      const ratio = added('sluice-http') / added(bridge);
+      console.log(`Sluice adds ${fmt(added('sluice-http'))} at p50 over HTTP, ${bridge} ${fmt(added(bridge))}: ` +
+        `${(ratio * 100).toFixed(1)}% (goal: under 10%): ${ratio < 0.1 ? 'met' : 'NOT met'}`);
     }
   }
-
-  // Many sessions at once, each calling in turn; two passes, the order reversed.
-  const concurrent = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0, calls: 0 }]));
-  for (const order of [targets, [...targets].reverse()]) {
-    for (const target of order) {
-      const opened = await Promise.all(Array.from({ length: count('sessions') }, () => target.session()));
-      const figures = concurrent.get(target);
-      const started = process.hrtime.bigint();
-      await Promise.all(opened.map((session) => timedCalls(session, count('session-calls'), figures.latencies)));
-      figures.spentUs += Number(process.hrtime.bigint() - started) / 1000;
-      figures.calls += count('sessions') * count('session-calls');
-    }
+  for (const [audited, direct, plain] of [['sluice-stdio-normal', 'direct-stdio', 'sluice-stdio'],
+    ['sluice-http-normal', 'direct-http', 'sluice-http']]) {
+    if (!byKey.has(audited) || !byKey.has(direct)) continue;
+    const share = byKey.get(audited).rate / byKey.get(direct).rate;
+    const ofPlain = byKey.has(plain) ? `, ${((byKey.get(audited).rate / byKey.get(plain).rate) * 100).toFixed(0)}% of ${plain}'s` : '';
+    console.log(`${audited}: ${(share * 100).toFixed(0)}% of the calls/s of ${direct}${ofPlain} ` +
+      `(goal: 80% of direct): ${share >= 0.8 ? 'met' : 'NOT met'}`);
   }
+}
 
-  // RSS with many sessions open (each has made one call), for the HTTP fronts.
-  const memory = new Map();
-  for (const target of fronts) {
-    await target.stop();
+// The fronts' RSS before the first session and with many open (each has made one call).
+async function measureMemory(sessions) {
+  console.log(`\n#### RSS with ${sessions} sessions open (load average ${loadAverage()})\n`);
+  console.log('| target | RSS idle | RSS with the sessions open | processes under it |');
+  console.log('|---|--:|--:|--:|');
+  let sluiceIdle;
+  for (const target of targets.filter((t) => t.transport === 'HTTP' && !isDirect(t))) {
     await target.start();
     const before = rssKiB(target.child.pid);
-    const opened = [];
-    for (let i = 0; i < count('rss-sessions'); i += 50) {
-      const batch = await Promise.all(Array.from({ length: Math.min(50, count('rss-sessions') - i) }, () => target.session()));
-      await Promise.all(batch.map((session) => timedCalls(session, 1)));
-      opened.push(...batch);
-    }
+    const opened = await openSessions(target, sessions);
+    for (const session of opened) await timedCalls(session, 1);
     const children = descendants(target.child.pid);
-    memory.set(target, { before, after: rssKiB(target.child.pid), children: children.length });
+    console.log(`| ${target.name} | ${(before / 1024).toFixed(1)} MiB | ${(rssKiB(target.child.pid) / 1024).toFixed(1)} MiB | ` +
+      `${children.length} |`);
+    if (target.key === 'sluice-http') sluiceIdle = before;
+    await target.stop();
   }
+  if (sluiceIdle !== undefined) {
+    console.log(`\nSluice's idle RSS: ${(sluiceIdle / 1024).toFixed(1)} MiB (goal: under 30 MB): ${sluiceIdle * 1024 < 30e6 ? 'met' : 'NOT met'}`);
+  }
+}
 
-  const stats = (latencies) => {
-    const sorted = [...latencies].sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+// Least-squares slope of y over x.
+function slope(points) {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
+}
+
+// A steady load on one target for `seconds`: `sessions` sessions calling one after
+// another, each ending itself (DELETE, or closing its stdin) and a new one taking its
+// place every 100 calls, so that what a session leaves behind would add up. The
+// front's RSS and open descriptors are sampled; flat means the RSS grew by less than
+// 2 MiB (by the slope) over the second half, and once the load has ended the front holds
+// no more descriptors than before it.
+async function soak(seconds, sessions, sampleSeconds) {
+  const [target] = targets;
+  // On stdio every session is a front process of its own, which lives for one session.
+  if (target.transport !== 'HTTP' || isDirect(target)) throw new Error('--soak needs one of Sluice\'s HTTP targets');
+  await target.start();
+  const samples = [];
+  const started = Date.now();
+  let calls = 0;
+  const sample = () => {
+    const pids = target.processes();
+    const rss = pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
+    const fds = pids.reduce((sum, pid) => sum + openFds(pid), 0);
+    samples.push({ t: (Date.now() - started) / 1000, rss, fds, calls, processes: pids.length });
+    console.log(`| ${samples.at(-1).t.toFixed(0)} s | ${(rss / 1024).toFixed(1)} MiB | ${fds} | ${calls} | ${pids.length} |`);
   };
-  const base = stats(sequential.get(directHttp).latencies);
-  console.log(`\n${count('calls')} sequential tools/call per target (${count('warmup')} warm-up) in ${count('rounds')} interleaved rounds; ` +
-    `${count('sessions')} sessions × ${count('session-calls')} calls at once, twice; RSS with ${count('rss-sessions')} sessions open\n`);
-  console.log('| target | p50 | p99 | added p50 (vs direct HTTP) | calls/s, 1 session | concurrent p50 | concurrent p99 | concurrent calls/s | RSS idle → with sessions open | processes under it |');
-  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
-  const added = new Map();
-  for (const target of targets) {
-    const s = stats(sequential.get(target).latencies);
-    const c = stats(concurrent.get(target).latencies);
-    const seq = sequential.get(target);
-    const con = concurrent.get(target);
-    const mem = memory.get(target);
-    added.set(target, s.p50 - base.p50);
-    const delta = s.p50 - base.p50;
-    console.log(`| ${target.name} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fronts.includes(target) ? `${delta < 0 ? '−' : '+'}${fmt(Math.abs(delta))}` : '—'} | ` +
-      `${Math.round((seq.latencies.length / seq.spentUs) * 1e6)} | ${fmt(c.p50)} | ${fmt(c.p99)} | ` +
-      `${Math.round((con.calls / con.spentUs) * 1e6)} | ` +
-      `${mem ? `${(mem.before / 1024).toFixed(1)} → ${(mem.after / 1024).toFixed(1)} MiB` : '—'} | ${mem ? mem.children : '—'} |`);
+  console.log(`soak: ${target.name}, ${sessions} sessions calling for ${seconds} s (a new session every 100 calls), ` +
+    `${bytes(payloadBytes)} payload; load average ${loadAverage()}\n`);
+  console.log('| time | RSS | open fds | calls so far | processes |');
+  console.log('|--:|--:|--:|--:|--:|');
+  const end = started + seconds * 1000;
+  const worker = async () => {
+    while (Date.now() < end) {
+      const [session] = await openSessions(target, 1);
+      for (let i = 0; i < 100 && Date.now() < end; ++i, ++calls) await timedCalls(session, 1);
+      await session.close();
+    }
+  };
+  sample();
+  const sampler = setInterval(sample, sampleSeconds * 1000);
+  await Promise.all(Array.from({ length: sessions }, worker));
+  clearInterval(sampler);
+  sample();
+  const second = samples.filter((s) => s.t >= seconds / 2);
+  const rssSlope = slope(second.map((s) => [s.t, s.rss])); // KiB per second
+  const growthKiB = rssSlope * (seconds / 2);
+  // Every session the load opened is closed: once the driver's idle connections are
+  // gone too, the front must hold no more descriptors than before the load.
+  agent.destroy();
+  const idleFds = samples[0].fds;
+  const settled = Date.now() + 5000;
+  while (openFds(target.child.pid) > idleFds && Date.now() < settled) {
+    await new Promise((resolve) => setTimeout(resolve, 50)); // polls a condition, within a deadline
   }
-  const [sluiceFront, ...bridges] = fronts;
-  const sluice = added.get(sluiceFront);
-  for (const bridge of bridges) {
-    const ratio = sluice / added.get(bridge);
-    console.log(`\nSluice adds ${fmt(sluice)} at p50, ${bridge.name} ${fmt(added.get(bridge))}: ${(ratio * 100).toFixed(1)}% ` +
-      `(goal: under 10%): ${ratio < 0.1 ? 'met' : 'NOT met'}`);
+  const fdsAfter = openFds(target.child.pid);
+  const flat = growthKiB < 2048 && fdsAfter <= idleFds;
+  console.log(`\n${calls} calls in ${seconds} s (${Math.round(calls / seconds)}/s) by pid ${target.child.pid}; over the second half the RSS ` +
+    `went ${(second[0].rss / 1024).toFixed(1)} → ${(second.at(-1).rss / 1024).toFixed(1)} MiB, slope ${(rssSlope * 60).toFixed(1)} KiB/min ` +
+    `(${(growthKiB / 1024).toFixed(2)} MiB over the half); open fds before the load ${idleFds}, after it ${fdsAfter}`);
+  console.log(`RSS and descriptors flat over the soak: ${flat ? 'yes' : 'NO'}`);
+  console.log(`load average after the run: ${loadAverage()}`);
+  await target.stop();
+  return flat;
+}
+
+async function main() {
+  console.log(`load average before the run: ${loadAverage()}`);
+  if (options.soak !== '0') {
+    payloadBytes = Number(list('payload')[0]);
+    const flat = await soak(count('soak'), count('soak-sessions'), count('soak-sample'));
+    process.exit(flat ? 0 : 3);
   }
-  const sluiceMemory = memory.get(sluiceFront);
-  console.log(`Sluice's RSS with ${count('rss-sessions')} sessions open: ${(sluiceMemory.after / 1024).toFixed(1)} MiB ` +
-    `(goal: under 500 MB): ${sluiceMemory.after * 1024 < 500e6 ? 'met' : 'NOT met'}`);
-  console.log(`load average after the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-  for (const target of targets) await target.stop();
+  console.log(`${count('calls')} calls per target and cell (scaled down for payloads over 16 KiB), ` +
+    `${count('warmup')} warm-up calls with one session, ${count('rounds')} interleaved rounds`);
+  for (const payload of list('payload').map(Number)) {
+    payloadBytes = payload;
+    // The calls of a cell carry at most about 32 MiB of payload per target, and so do its warm-up calls.
+    const calls = Math.max(1, Math.min(count('calls'), Math.floor((32 << 20) / Math.max(payload, 1))));
+    const warmup = Math.min(count('warmup'), calls);
+    for (const sessions of concurrencyLevels) {
+      const byKey = printCell(payload, sessions, await measure(sessions, Math.max(calls, sessions), warmup));
+      printGoals(byKey);
+    }
+  }
+  payloadBytes = 0;
+  if (count('rss-sessions') > 0) await measureMemory(count('rss-sessions'));
+  console.log(`\nload average after the run: ${loadAverage()}`);
   process.exit(0);
 }
 
@@ -363,6 +590,7 @@ process.on('exit', () => {
     target.child?.kill('SIGTERM');
     for (const child of target.children ?? []) child.kill('SIGTERM');
   }
+  rmSync(configDir, { recursive: true, force: true });
 });
 
 main().catch((error) => {

@@ -38,6 +38,9 @@ constexpr const char* last_event_header = "Last-Event-ID";
 constexpr auto idle_connection = std::chrono::seconds(60);
 constexpr auto tls_handshake_deadline = std::chrono::seconds(10);
 constexpr auto write_deadline = std::chrono::seconds(30);
+// How long a POST whose client accepts JSON waits for an answer with nothing before it
+// before it opens an SSE stream (and sends the priming event) instead.
+constexpr auto json_answer_window = std::chrono::milliseconds(50);
 
 constexpr std::array<std::string_view, 4> known_versions = {"2024-11-05", "2025-03-26", "2025-06-18",
                                                             "2025-11-25"};
@@ -374,6 +377,18 @@ class HttpListener::Connection {
       co_return co_await write(std::move(response));
     }
     if (created) spdlog::info("http session {}: opened for principal {}", session->id(), session->principal());
+    // A client that accepts both gets the answer as JSON when it comes soon and with
+    // nothing before it: one write, where the SSE stream takes a header, the priming
+    // event, the answer and the last chunk. Anything else on the way, or an answer that
+    // takes longer, opens the stream as before.
+    if (sse && !stream->json_answer() && (contains_ci(accept, "application/json") || contains_ci(accept, "*/*"))) {
+      co_await stream->changed().wait_for([&] { return stream->finished() || stream->carried_several(); },
+                                          json_answer_window);
+      if (stream->finished() && stream->has_sole_message()) {
+        session->touch();
+        co_return co_await write_json(request, *session, stream->take_sole_message());
+      }
+    }
     co_return co_await serve(request, *session, stream, stream->first_unwritten());
   }
 
@@ -543,7 +558,10 @@ class HttpListener::Connection {
     if (!session) co_return true;
     spdlog::info("http session {}: ended by the client (DELETE)", session->id());
     listener_.end_session(session->id());
-    co_return co_await write(plain(request, http::status::ok));
+    auto response = plain(request, http::status::ok);
+    // Content-Length: 0; without it a keep-alive client waits for the connection to close.
+    response.prepare_payload();
+    co_return co_await write(std::move(response));
   }
 
   // Writes a stream's events from `seq` on as they come: an SSE response, or for a
@@ -568,12 +586,17 @@ class HttpListener::Connection {
       response.prepare_payload();
       co_return co_await write(std::move(response));
     }
+    auto body = stream.event(stream.first_held());
+    stream.mark_written(stream.next_seq());
+    co_return co_await write_json(request, session, std::move(body));
+  }
+
+  asio::awaitable<bool> write_json(const Request& request, const HttpServerSession& session, std::string message) {
     auto response = plain(request, http::status::ok);
     response.set(http::field::content_type, "application/json");
     if (!session.modern()) response.set(session_header, session.id());
-    response.body() = stream.event(stream.first_held());
+    response.body() = std::move(message);
     response.prepare_payload();
-    stream.mark_written(stream.next_seq());
     co_return co_await write(std::move(response));
   }
 

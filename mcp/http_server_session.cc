@@ -56,6 +56,12 @@ void ServerStream::push(std::string_view message) {
   if (json_answer_) {
     events_.emplace_back(message);
   } else {
+    if (!message.empty()) ++messages_;
+    if (!message.empty() && messages_ == 1 && written_seq_ <= first_seq_) {
+      sole_message_.emplace(message);
+    } else if (!message.empty()) {
+      sole_message_.reset();
+    }
     events_.push_back(encode_sse_event(id_ + "-" + std::to_string(next_seq()), message));
   }
   held_bytes_ += events_.back().size();
@@ -70,7 +76,14 @@ void ServerStream::finish() {
 
 void ServerStream::mark_written(std::uint64_t seq) {
   written_seq_ = std::max(written_seq_, seq);
+  sole_message_.reset();
   trim();
+}
+
+std::string ServerStream::take_sole_message() {
+  auto message = std::move(sole_message_).value();
+  mark_written(next_seq());
+  return message;
 }
 
 void ServerStream::trim() {

@@ -63,6 +63,15 @@ class ServerStream {
   // Where a connection that does not resume starts: the first event not yet written.
   [[nodiscard]] std::uint64_t first_unwritten() const { return std::max(first_seq_, written_seq_); }
 
+  // The one message of an SSE stream that has carried nothing else (no progress, no
+  // request of the server's) and of which nothing was written yet: a client that also
+  // accepts JSON can have it as a JSON answer instead of a stream.
+  [[nodiscard]] bool has_sole_message() const { return sole_message_.has_value(); }
+  // Whether more than one message went into the stream (the priming event is none).
+  [[nodiscard]] bool carried_several() const { return messages_ > 1; }
+  // Hands the sole message over, and counts the stream as written.
+  std::string take_sole_message();
+
   // The sequence number a Last-Event-ID of this stream names, or nullopt.
   [[nodiscard]] std::optional<std::uint64_t> parse_event_id(std::string_view event_id) const;
 
@@ -83,6 +92,8 @@ class ServerStream {
   bool json_answer_;
   std::size_t replay_bytes_;
   std::deque<std::string> events_;
+  std::optional<std::string> sole_message_;
+  std::size_t messages_ = 0;
   std::size_t held_bytes_ = 0;
   std::uint64_t first_seq_ = 0;
   std::uint64_t written_seq_ = 0;

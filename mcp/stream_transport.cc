@@ -1,25 +1,58 @@
 #include "mcp/stream_transport.h"
 
-#include <boost/asio/write.hpp>
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <vector>
+
+#include <boost/asio/write.hpp>
 
 namespace sluice::mcp {
 namespace {
 // Bounds one gathered write so that a burst of small messages becomes one syscall
 // without building an unbounded iovec.
 constexpr std::size_t max_messages_per_write = 64;
+constexpr char newline = '\n';
+// A message sent this soon after the previous direct write is part of a burst (pipelined
+// requests, a batch's answers): it queues, so that the burst leaves in one writev rather
+// than one system call each. A round trip through Sluice takes longer than this.
+constexpr auto burst_gap = std::chrono::microseconds(20);
 }  // namespace
 
 StreamTransport::StreamTransport(const asio::any_io_executor& executor, int read_fd, int write_fd,
                                  std::size_t max_message_bytes)
     : reader_(executor, read_fd, max_message_bytes),
       writer_(executor, pollable_descriptor(write_fd, false)),
-      written_(executor) {}
+      written_(executor) {
+  // send() writes directly when nothing is queued, and must never block the loop;
+  // where the descriptor cannot be made non-blocking, every write goes through the queue.
+  boost::system::error_code ignored;
+  writer_.non_blocking(true, ignored);
+}
 
 asio::awaitable<std::optional<Frame>> StreamTransport::receive() { return reader_.next(); }
 
 void StreamTransport::send(std::string message) {
   if (!can_send()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!writing_ && writer_.non_blocking() && now - last_direct_write_ >= burst_gap) {
+    // Nothing queued: try the write now. A pipe with room takes the whole message, and
+    // the coroutine that would otherwise write it (a post, a wake-up of the loop and a
+    // second pass of the reactor per message) is not needed.
+    last_direct_write_ = now;
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(message), asio::buffer(&newline, 1)};
+    boost::system::error_code ec;
+    const std::size_t put = writer_.write_some(buffers, ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      write_failed_ = true;
+      written_.notify_all();
+      return;
+    }
+    if (put == message.size() + 1) return;
+    // The rest waits for the pipe to drain; a message written up to its newline leaves
+    // an empty one, which the writer ends with the newline.
+    message.erase(0, std::min(put, message.size()));
+  }
   queued_bytes_ += message.size() + 1;
   queue_.push_back(std::move(message));
   if (!writing_) {
@@ -29,7 +62,6 @@ void StreamTransport::send(std::string message) {
 }
 
 asio::awaitable<void> StreamTransport::write_queued() {
-  static const char newline = '\n';
   std::vector<asio::const_buffer> buffers;
   while (!queue_.empty() && !write_failed_) {
     const std::size_t count = std::min(queue_.size(), max_messages_per_write);

@@ -2,6 +2,7 @@
 // client, or the pipes of an upstream child process.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <string>
@@ -37,6 +38,7 @@ class StreamTransport final : public Transport {
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
+  std::chrono::steady_clock::time_point last_direct_write_;
   bool write_failed_ = false;
   bool send_closed_ = false;
   AsyncEvent written_;

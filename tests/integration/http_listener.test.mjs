@@ -274,6 +274,10 @@ policy:
     assert.equal(badVersion.status, 400);
     const deleted = await fetch(sluice.url, { method: 'DELETE', headers });
     assert.equal(deleted.status, 200);
+    // An empty body with its length: without it a keep-alive client waits for the
+    // connection to close to know the response has ended.
+    assert.equal(deleted.headers.get('content-length'), '0');
+    assert.equal(await deleted.text(), '');
     const after = await post(sluice.url, { jsonrpc: '2.0', id: 3, method: 'ping' }, headers);
     assert.equal(after.status, 404);
   });

@@ -67,6 +67,30 @@ TEST_CASE("each message from the proxy goes to exactly one stream of the HTTP se
     CHECK(events(*call) == std::vector<std::string>{R"({"jsonrpc":"2.0","id":5,"result":{}})"});
     CHECK(session.standalone()->next_seq() == 1);
   }
+  SECTION("an SSE stream that carried only its answer offers it as a JSON answer") {
+    auto call = post(session, R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
+    session.send(R"({"jsonrpc":"2.0","id":5,"result":{}})");
+    REQUIRE(call->finished());
+    REQUIRE(call->has_sole_message());
+    CHECK(call->take_sole_message() == R"({"jsonrpc":"2.0","id":5,"result":{}})");
+    CHECK(call->first_unwritten() == call->next_seq());
+    CHECK_FALSE(call->has_sole_message());
+  }
+  SECTION("an SSE stream that carried anything before its answer stays a stream") {
+    auto call = post(session, R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"t"}}})");
+    session.send(R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}})");
+    CHECK_FALSE(call->carried_several());
+    session.send(R"({"jsonrpc":"2.0","id":5,"result":{}})");
+    CHECK(call->finished());
+    CHECK(call->carried_several());
+    CHECK_FALSE(call->has_sole_message());
+  }
+  SECTION("an answer written as an SSE event is no JSON answer any more") {
+    auto call = post(session, R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
+    session.send(R"({"jsonrpc":"2.0","id":5,"result":{}})");
+    call->mark_written(call->next_seq());
+    CHECK_FALSE(call->has_sole_message());
+  }
   SECTION("a cancelled request's stream ends without an answer") {
     auto call = post(session, R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"x"}})");
     post(session, R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}})");
