@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { everythingServer, startSluiceHttp } from '../support/harness.mjs';
+import { everythingServer, sanitized, startSluiceHttp } from '../support/harness.mjs';
 
 // Legitimate calls must stay under this at the 99th percentile during every attack.
 const latencyBoundMs = 1000;
@@ -59,9 +59,6 @@ async function until(probe, ms, what, everyMs = 20) {
 
 const openDescriptors = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 const residentMiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-// AddressSanitizer keeps freed memory in quarantine, so resident memory grows under it
-// whatever the code does: memory bounds hold only for an uninstrumented Sluice.
-const instrumented = (pid) => readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasan');
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -272,8 +269,8 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
     // A few more than before: the legitimate client's own connections may have changed.
     await until(() => openDescriptors(pid) <= descriptorsBefore + 4, 5000, 'Sluice closes the flood connections');
     const growth = residentMiB(pid) - memoryBefore;
-    t.diagnostic(`resident memory grew ${growth.toFixed(1)} MiB${instrumented(pid) ? ' (under ASan: not bounded)' : ''}`);
-    if (!instrumented(pid)) assert.ok(growth < 8, `resident memory grew ${growth.toFixed(1)} MiB`);
+    t.diagnostic(`resident memory grew ${growth.toFixed(1)} MiB${sanitized ? ' (under ASan: not bounded)' : ''}`);
+    if (!sanitized) assert.ok(growth < 8, `resident memory grew ${growth.toFixed(1)} MiB`);
     assertResponsive(t, stats);
   });
 
@@ -300,8 +297,8 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
     const { stats } = await legitimateCallsDuring(client, within(60_000, attack, 'idle connections open'), 100);
     assert.ok(openDescriptors(pid) >= descriptorsBefore + count, 'Sluice still holds every idle connection');
     const perConnection = ((residentMiB(pid) - memoryBefore) * 1024 * 1024) / count;
-    t.diagnostic(`resident memory per idle connection: ${perConnection.toFixed(0)} bytes${instrumented(pid) ? ' (under ASan)' : ''}`);
-    if (!instrumented(pid)) assert.ok(perConnection < 16 * 1024, `${perConnection.toFixed(0)} bytes per idle connection`);
+    t.diagnostic(`resident memory per idle connection: ${perConnection.toFixed(0)} bytes${sanitized ? ' (under ASan)' : ''}`);
+    if (!sanitized) assert.ok(perConnection < 16 * 1024, `${perConnection.toFixed(0)} bytes per idle connection`);
     assert.ok(idle.every((connection) => !connection.socket.destroyed && connection.received === ''));
     for (const connection of idle) connection.socket.destroy();
     // A few more than before: the legitimate client's own connections may have changed.
