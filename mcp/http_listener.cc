@@ -41,6 +41,14 @@ constexpr auto write_deadline = std::chrono::seconds(30);
 // How long a POST whose client accepts JSON waits for an answer with nothing before it
 // before it opens an SSE stream (and sends the priming event) instead.
 constexpr auto json_answer_window = std::chrono::milliseconds(50);
+// After refusing a request that was not read to its end, Sluice reads and drops what
+// the client still sends (this long, this much) before closing: closing with unread
+// bytes resets the connection, and the client may lose the answer with it.
+constexpr auto linger_deadline = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = std::size_t{1} << 20;
+// Waits between attempts when accept fails (out of file descriptors, say), doubling.
+constexpr auto accept_retry_first = std::chrono::milliseconds(5);
+constexpr auto accept_retry_last = std::chrono::seconds(1);
 
 constexpr std::array<std::string_view, 4> known_versions = {"2024-11-05", "2025-03-26", "2025-06-18",
                                                             "2025-11-25"};
@@ -205,7 +213,14 @@ tcp::endpoint resolve_endpoint(const std::string& address) {
 class HttpListener::Connection {
  public:
   Connection(HttpListener& listener, tcp::socket socket)
-      : listener_(listener), stream_(std::move(socket), listener.tls_ ? &*listener.tls_ : nullptr) {}
+      : listener_(listener),
+        open_connections_(listener.open_connections_),
+        stream_(std::move(socket), listener.tls_ ? &*listener.tls_ : nullptr) {
+    ++*open_connections_;
+  }
+  ~Connection() { --*open_connections_; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   asio::awaitable<void> run() {
     if (auto* tls = stream_.tls()) {
@@ -219,21 +234,13 @@ class HttpListener::Connection {
     }
     beast::flat_buffer buffer;
     while (!listener_.stopped_) {
-      http::request_parser<http::string_body> parser;
+      RequestParser parser;
+      parser.header_limit(static_cast<std::uint32_t>(listener_.options_.max_header_bytes));
       parser.body_limit(listener_.options_.max_body_bytes);
-      stream_.expires_after(idle_connection);
-      boost::system::error_code ec;
-      co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::body_limit) {
-        const auto& request = parser.get();
-        co_await write(rpc_error(request, http::status::payload_too_large, -32600,
-                                 "Request body over the limit of " + std::to_string(listener_.options_.max_body_bytes) +
-                                     " bytes"),
-                       false);
+      if (const auto ec = co_await read_request(buffer, parser)) {
+        co_await refuse(parser, ec);
         co_return;
       }
-      if (ec) co_return;
-      stream_.expires_never();
       auto request = parser.release();
       const bool keep_alive = co_await handle(request);
       if (!keep_alive || !request.keep_alive()) break;
@@ -242,6 +249,67 @@ class HttpListener::Connection {
   }
 
  private:
+  using RequestParser = http::request_parser<http::string_body>;
+
+  // Reads one request: its first byte within idle_connection, the rest of its head
+  // within header_timeout and its body within body_timeout; a deadline that passes
+  // closes the connection (beast::error::timeout).
+  asio::awaitable<boost::system::error_code> read_request(beast::flat_buffer& buffer, RequestParser& parser) {
+    const auto& options = listener_.options_;
+    boost::system::error_code ec;
+    if (buffer.size() == 0) {
+      stream_.expires_after(idle_connection);
+      const auto read = co_await stream_.async_read_some(buffer.prepare(first_read_bytes),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      buffer.commit(read);
+    }
+    stream_.expires_after(options.header_timeout);
+    co_await http::async_read_header(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+    stream_.expires_after(options.body_timeout);
+    co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    stream_.expires_never();
+    co_return ec;
+  }
+
+  // Answers a request that could not be read, and closes: 431, 413 or 400 for what
+  // the parser refused (oversized head or body, bad chunking, malformed HTTP); nothing
+  // for a client that went away or ran out of time.
+  asio::awaitable<void> refuse(const RequestParser& parser, boost::system::error_code ec) {
+    const auto& options = listener_.options_;
+    const auto& request = parser.get();
+    if (ec == http::error::header_limit) {
+      co_await write(rpc_error(request, http::status::request_header_fields_too_large, -32600,
+                               "Request header fields over the limit of " + std::to_string(options.max_header_bytes) +
+                                   " bytes"),
+                     false);
+    } else if (ec == http::error::body_limit) {
+      co_await write(rpc_error(request, http::status::payload_too_large, -32600,
+                               "Request body over the limit of " + std::to_string(options.max_body_bytes) + " bytes"),
+                     false);
+    } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      co_await write(rpc_error(request, http::status::bad_request, -32600, "Bad Request: malformed HTTP (" + ec.message() + ")"),
+                     false);
+    } else {
+      co_return;
+    }
+    co_await discard_until_closed();
+  }
+
+  asio::awaitable<void> discard_until_closed() {
+    stream_.shutdown_send();
+    stream_.expires_after(linger_deadline);
+    std::array<char, 16384> sink{};
+    std::size_t dropped = 0;
+    boost::system::error_code ec;
+    while (!ec && dropped < linger_bytes) {
+      dropped += co_await stream_.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    stream_.expires_never();
+  }
+
   // Returns whether the connection can take another request.
   asio::awaitable<bool> handle(Request& request) {
     const auto& options = listener_.options_;
@@ -658,7 +726,12 @@ class HttpListener::Connection {
     co_return !ec && response.keep_alive();
   }
 
+  // What an idle connection holds while it waits (Beast's own first read): 10,000
+  // idle connections cost 5 MiB of buffers.
+  static constexpr std::size_t first_read_bytes = 512;
+
   HttpListener& listener_;
+  std::shared_ptr<std::size_t> open_connections_;
   HttpStream stream_;
 };
 
@@ -667,7 +740,8 @@ HttpListener::HttpListener(const asio::any_io_executor& executor, HttpListenerOp
       options_(std::move(options)),
       on_session_(std::move(on_session)),
       acceptor_(executor),
-      sweep_timer_(executor) {
+      sweep_timer_(executor),
+      accept_retry_timer_(executor) {
   const auto endpoint = resolve_endpoint(options_.address);
   loopback_ = endpoint.address().is_loopback();
   if (!options_.tls_certificate_file.empty()) {
@@ -702,6 +776,7 @@ void HttpListener::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   sweep_timer_.cancel();
+  accept_retry_timer_.cancel();
   std::vector<std::string> ids;
   for (const auto& [id, session] : sessions_) ids.push_back(id);
   for (const auto& id : ids) end_session(id);
@@ -717,14 +792,26 @@ void HttpListener::end_session(const std::string& id) {
 }
 
 asio::awaitable<void> HttpListener::accept_loop() {
+  auto retry = accept_retry_first;
   while (!stopped_) {
     boost::system::error_code ec;
     auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopped_ || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("http: accept failed: {}", ec.message());
+      // Out of file descriptors, say: the pending connection stays queued, so trying
+      // again at once would spin; connections that close meanwhile make room.
+      spdlog::warn("http: accept failed: {}; trying again in {} ms", ec.message(), retry.count());
+      accept_retry_timer_.expires_after(retry);
+      co_await accept_retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      retry = std::min<std::chrono::milliseconds>(retry * 2, accept_retry_last);
       continue;
     }
+    retry = accept_retry_first;
+    if (*open_connections_ >= options_.max_connections) {
+      refuse_connection(socket);
+      continue;
+    }
+    at_connection_limit_ = false;
     socket.set_option(tcp::no_delay(true), ec);
     auto connection = std::make_shared<Connection>(*this, std::move(socket));
     asio::co_spawn(executor_, [connection]() { return connection->run(); }, [](const std::exception_ptr& error) {
@@ -736,6 +823,26 @@ asio::awaitable<void> HttpListener::accept_loop() {
       }
     });
   }
+}
+
+// A connection over the limit gets a 503 written at once (it fits any fresh socket's
+// send buffer) and is closed; no coroutine, no buffer is spent on it.
+void HttpListener::refuse_connection(tcp::socket& socket) {
+  if (!at_connection_limit_) {
+    spdlog::warn("http: {} connections are open (listen.limits.max_connections); refusing more with 503",
+                 options_.max_connections);
+    at_connection_limit_ = true;
+  }
+  static const std::string body =
+      R"({"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Service Unavailable: too many connections"}})";
+  static const std::string response = "HTTP/1.1 503 Service Unavailable\r\nServer: sluice\r\nConnection: close\r\n"
+                                      "Content-Type: application/json\r\nContent-Length: " +
+                                      std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(response), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 asio::awaitable<void> HttpListener::expire_idle_sessions() {

@@ -46,6 +46,13 @@ struct HttpListenerOptions {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::size_t max_body_bytes = std::size_t{4} << 20;
+  std::size_t max_header_bytes = 16 << 10;  // request line and headers; larger gets 431
+  // A request's head must arrive within header_timeout of its first byte, its body
+  // within body_timeout of the head (slowloris); else the connection is closed.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
+  // Connections open at once; the next is answered 503 and closed.
+  std::size_t max_connections = 16384;
   std::size_t max_sessions = 100;  // 2025 sessions at once, and 2026-07-28 requests answered at once
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};
@@ -82,6 +89,7 @@ class HttpListener {
   // Ends one session: its transport closes, later requests naming it get 404.
   void end_session(const std::string& id);
   [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
+  [[nodiscard]] std::size_t connection_count() const { return *open_connections_; }
 
   class Connection;
 
@@ -89,6 +97,7 @@ class HttpListener {
   friend class Connection;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> expire_idle_sessions();
+  void refuse_connection(asio::ip::tcp::socket& socket);
 
   asio::any_io_executor executor_;
   HttpListenerOptions options_;
@@ -102,7 +111,12 @@ class HttpListener {
   std::unordered_set<HttpServerSession*> modern_requests_;
   // What the tools/list results relayed to any client said of Mcp-Param-* headers.
   ToolHeaderMap tool_headers_;
+  // Shared with each Connection: a connection's frame may be destroyed after the
+  // listener, with the io_context.
+  std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
+  bool at_connection_limit_ = false;
   asio::steady_timer sweep_timer_;
+  asio::steady_timer accept_retry_timer_;
 };
 
 }  // namespace sluice::mcp

@@ -135,6 +135,10 @@ struct ListenConfig {
   int max_sessions = 100;
   std::chrono::seconds session_idle{std::chrono::minutes(30)};
   int max_body_bytes = 4 << 20;
+  int max_header_bytes = 16 << 10;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{30};
+  int max_connections = 16384;
 };
 
 // Signed checkpoints of the audit log (docs/audit-format.md).

@@ -39,7 +39,9 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>>& k
       {"listen", {"address", "path", "tokens", "allowed_origins", "limits", "tls"}},
       {"listen.tls", {"cert", "key"}},
       {"listen.tokens[]", {"principal", "sha256"}},
-      {"listen.limits", {"max_sessions", "session_idle", "max_body_bytes"}},
+      {"listen.limits",
+       {"max_sessions", "session_idle", "max_body_bytes", "max_header_bytes", "header_timeout", "body_timeout",
+        "max_connections"}},
       {"policy", {"mode", "default", "namespaces", "annotations", "tools", "rules"}},
       {"policy.namespaces", {"allow", "arguments", "all_namespaces"}},
       {"policy.rules[]", {"name", "match", "action", "reason", "approval"}},
@@ -456,6 +458,14 @@ void read_listen(const Reader& reader, const YAML::Node& node, ListenConfig& lis
     if (limits["max_sessions"]) listen.max_sessions = reader.positive_int(limits["max_sessions"], "listen.limits.max_sessions");
     if (limits["session_idle"]) listen.session_idle = reader.duration(limits["session_idle"], "listen.limits.session_idle");
     if (limits["max_body_bytes"]) listen.max_body_bytes = reader.positive_int(limits["max_body_bytes"], "listen.limits.max_body_bytes");
+    if (limits["max_header_bytes"]) {
+      listen.max_header_bytes = reader.positive_int(limits["max_header_bytes"], "listen.limits.max_header_bytes");
+    }
+    if (limits["header_timeout"]) listen.header_timeout = reader.duration(limits["header_timeout"], "listen.limits.header_timeout");
+    if (limits["body_timeout"]) listen.body_timeout = reader.duration(limits["body_timeout"], "listen.limits.body_timeout");
+    if (limits["max_connections"]) {
+      listen.max_connections = reader.positive_int(limits["max_connections"], "listen.limits.max_connections");
+    }
   }
 }
 
@@ -713,6 +723,10 @@ std::string to_yaml(const Config& config) {
     out << YAML::Key << "max_sessions" << YAML::Value << listen.max_sessions;
     out << YAML::Key << "session_idle" << YAML::Value << (std::to_string(listen.session_idle.count()) + "s");
     out << YAML::Key << "max_body_bytes" << YAML::Value << listen.max_body_bytes;
+    out << YAML::Key << "max_header_bytes" << YAML::Value << listen.max_header_bytes;
+    out << YAML::Key << "header_timeout" << YAML::Value << (std::to_string(listen.header_timeout.count()) + "s");
+    out << YAML::Key << "body_timeout" << YAML::Value << (std::to_string(listen.body_timeout.count()) + "s");
+    out << YAML::Key << "max_connections" << YAML::Value << listen.max_connections;
     out << YAML::EndMap << YAML::EndMap;
   }
   const auto& policy = config.policy;

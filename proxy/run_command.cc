@@ -1,5 +1,6 @@
 #include "proxy/run_command.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
@@ -337,11 +338,34 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
   out.tls_certificate_file = listen.tls_certificate;
   out.tls_key_file = listen.tls_key;
   out.max_body_bytes = static_cast<std::size_t>(listen.max_body_bytes);
+  out.max_header_bytes = static_cast<std::size_t>(listen.max_header_bytes);
+  out.header_timeout = listen.header_timeout;
+  out.body_timeout = listen.body_timeout;
+  out.max_connections = static_cast<std::size_t>(listen.max_connections);
   out.max_sessions = static_cast<std::size_t>(listen.max_sessions);
   out.idle_timeout = listen.session_idle;
   out.parse_limits = options.limits;
   out.session_limits.max_message_bytes = options.limits.max_message_bytes;
   return out;
+}
+
+// Each HTTP connection holds a file descriptor, and the soft limit (often 1024) would
+// stop accept() long before listen.limits.max_connections: it is raised to the hard one.
+void raise_open_file_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const auto before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  // Upstream pipes, the audit log and the web UI need descriptors too.
+  constexpr rlim_t reserve = 256;
+  if (limit.rlim_cur != RLIM_INFINITY && max_connections + reserve > limit.rlim_cur) {
+    spdlog::warn("listen.limits.max_connections is {}, but the open-file limit is {}: accept() will fail first "
+                 "(raise the hard limit, ulimit -Hn, or lower max_connections)",
+                 max_connections, limit.rlim_cur);
+  }
 }
 
 // Every HTTP session gets its own proxy session and its own upstream child, or a
@@ -355,6 +379,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   std::unique_ptr<mcp::HttpListener> listener;
   std::shared_ptr<SharedHub> shared_child;
   std::shared_ptr<SharedHub> modern_upstream;
+  raise_open_file_limit(static_cast<std::size_t>(config.listen.max_connections));
 
   // A 2026-07-28 request (client->modern()) is governed by a proxy session of its own,
   // as a 2025 session is, over one upstream every modern request shares (its router

@@ -3,7 +3,8 @@
 // listener configures it, then Sluice's own checks: path, Host, Origin, Accept,
 // Content-Type, session ids, protocol versions, JSON-RPC bodies, several requests on
 // a kept-alive connection). The listener must answer with HTTP or close, never crash,
-// and end every session it opened once asked to.
+// end every session it opened once asked to, and every connection once its client
+// has gone.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -99,5 +100,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   s.opened.clear();
   s.settle(client, received);
   FUZZ_CHECK(s.listener.session_count() == 0);
+  FUZZ_CHECK(s.listener.connection_count() == 0);
   return 0;
 }

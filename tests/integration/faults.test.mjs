@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { connectClient, fixtureServer, sluiceBin, throughSluice } from '../support/harness.mjs';
+import { connectClient, fixtureServer, sanitized, sluiceBin, throughSluice } from '../support/harness.mjs';
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
@@ -72,7 +72,7 @@ async function logged(peer, pattern) {
   }
 }
 
-// The most memory the process has held (VmHWM), in MiB.
+// The most memory the process has held (VmHWM), in MiB; not bounded under ASan.
 function peakMiB(pid) {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match[1]) / 1024;
@@ -102,7 +102,7 @@ describe('an upstream that writes garbage and a line of 100 MB', () => {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'echo after');
       // The line was dropped as it arrived, not held whole.
       const peak = peakMiB(transport.pid);
-      assert.ok(peak < 64, `Sluice peaked at ${peak.toFixed(0)} MiB`);
+      if (!sanitized) assert.ok(peak < 64, `Sluice peaked at ${peak.toFixed(0)} MiB`);
     } finally {
       await client.close();
     }
@@ -129,7 +129,7 @@ describe('an upstream that floods notifications', () => {
       assert.deepEqual([received[0], received[count - 1]], ['flood 0', `flood ${count - 1}`]);
       assert.ok(received.every((data, i) => data === `flood ${i}`), 'in order');
       const peak = peakMiB(transport.pid);
-      assert.ok(peak < 64, `Sluice peaked at ${peak.toFixed(0)} MiB`);
+      if (!sanitized) assert.ok(peak < 64, `Sluice peaked at ${peak.toFixed(0)} MiB`);
     } finally {
       await client.close();
     }

@@ -21,6 +21,13 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 // CTest passes the built binary; a developer running `node --test` by hand gets the default build.
 export const sluiceBin = process.env.SLUICE_BIN ?? path.join(repoRoot, 'build/proxy/sluice');
 
+// Whether that binary is the AddressSanitizer build (SLUICE_SANITIZE): its runtime answers
+// ASAN_OPTIONS=help=1 with its flags. ASan keeps freed memory in quarantine (256 MiB), so
+// bounds on Sluice's resident memory hold only without it.
+export const sanitized = /AddressSanitizer/.test(
+  spawnSync(sluiceBin, ['--version'], { env: { ...process.env, ASAN_OPTIONS: 'help=1' }, encoding: 'utf8' }).stderr ?? '',
+);
+
 export const everythingServer = [
   process.execPath,
   path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'),

@@ -295,7 +295,8 @@ TEST_CASE("the listen section names the address, the tokens, the origins and the
         "listen:\n  address: 127.0.0.1:8765\n  path: /governed\n"
         "  tokens: [{ principal: sre-agent, sha256: \"" + std::string(64, 'A') + "\" }]\n"
         "  allowed_origins: [\"https://console.example:*\"]\n"
-        "  limits: { max_sessions: 7, session_idle: 2m, max_body_bytes: 1024 }\n");
+        "  limits: { max_sessions: 7, session_idle: 2m, max_body_bytes: 1024, max_header_bytes: 2048,\n"
+        "            header_timeout: 3s, body_timeout: 4s, max_connections: 50 }\n");
     CHECK(config.listen.address == "127.0.0.1:8765");
     CHECK(config.listen.path == "/governed");
     REQUIRE(config.listen.tokens.size() == 1);
@@ -306,6 +307,13 @@ TEST_CASE("the listen section names the address, the tokens, the origins and the
     CHECK(config.listen.max_sessions == 7);
     CHECK(config.listen.session_idle == std::chrono::minutes(2));
     CHECK(config.listen.max_body_bytes == 1024);
+    CHECK(config.listen.max_header_bytes == 2048);
+    CHECK(config.listen.header_timeout == std::chrono::seconds(3));
+    CHECK(config.listen.body_timeout == std::chrono::seconds(4));
+    CHECK(config.listen.max_connections == 50);
+    const auto again = load_config_text(to_yaml(config), "normalized").listen;
+    CHECK(again.header_timeout == std::chrono::seconds(3));
+    CHECK(again.max_connections == 50);
     CHECK(load_config_text(to_yaml(config), "normalized").listen.tokens[0].sha256 == std::string(64, 'a'));
   }
   SECTION("by default no address (stdio) and only loopback origins") {

@@ -152,7 +152,10 @@ TEST_CASE("without users the UI refuses to listen beyond loopback") {
 
 TEST_CASE("without users the local approver decides, with the page's CSRF token and origin") {
   Served ui(local_options());
-  auto& [io, desk, server] = ui;
+  // Named references, not a structured binding: clang before 16 cannot capture a binding in a lambda.
+  auto& io = ui.io;
+  auto& desk = ui.desk;
+  auto& server = ui.server;
   const auto port = server.port();
   REQUIRE(port != 0);
   const auto id = desk.hold(held_call());
@@ -242,7 +245,9 @@ TEST_CASE("without users the local approver decides, with the page's CSRF token 
 
 TEST_CASE("with users every page and API needs a login, and a login rotates the session") {
   Served ui(login_options());
-  auto& [io, desk, server] = ui;
+  auto& io = ui.io;
+  auto& desk = ui.desk;
+  auto& server = ui.server;
   const auto port = server.port();
   const auto id = desk.hold(held_call());
   const auto origin = header("Origin", "http://127.0.0.1:" + std::to_string(port));
@@ -317,7 +322,8 @@ TEST_CASE("with users every page and API needs a login, and a login rotates the 
 
 TEST_CASE("repeated bad logins for one account are answered 429 with Retry-After") {
   Served ui(login_options());
-  auto& [io, desk, server] = ui;
+  auto& io = ui.io;
+  auto& server = ui.server;
   const auto port = server.port();
   const auto origin = header("Origin", "http://127.0.0.1:" + std::to_string(port));
   test::run_test(io, [&]() -> asio::awaitable<void> {
@@ -339,7 +345,9 @@ TEST_CASE("repeated bad logins for one account are answered 429 with Retry-After
 
 TEST_CASE("a new held call reaches an open event stream") {
   Served ui(local_options());
-  auto& [io, desk, server] = ui;
+  auto& io = ui.io;
+  auto& desk = ui.desk;
+  auto& server = ui.server;
   const auto port = server.port();
   test::run_test(io, [&]() -> asio::awaitable<void> {
     tcp::socket socket(io);
@@ -365,7 +373,8 @@ TEST_CASE("/healthz follows the audit store's health and oversized requests are 
   options.health = [&health] { return health; };
   options.limits.body_bytes = 1024;
   Served ui(options);
-  auto& [io, desk, server] = ui;
+  auto& io = ui.io;
+  auto& server = ui.server;
   const auto port = server.port();
   test::run_test(io, [&]() -> asio::awaitable<void> {
     const auto ok = co_await get(port, "/healthz");
@@ -398,7 +407,8 @@ TEST_CASE("the audit page queries the log read-only and verifies the chain off t
   auto options = local_options();
   options.audit_path = path.string();
   Served ui(options);
-  auto& [io, desk, server] = ui;
+  auto& io = ui.io;
+  auto& server = ui.server;
   const auto port = server.port();
   test::run_test(io, [&]() -> asio::awaitable<void> {
     const auto session = co_await get(port, "/api/session");
