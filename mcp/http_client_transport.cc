@@ -366,11 +366,14 @@ asio::awaitable<void> read_answer(std::shared_ptr<State> state, std::shared_ptr<
   if (status >= 400) {
     spdlog::warn("upstream {}: HTTP {} {}", state->options.url, status, json_body.substr(0, 200));
     if (request_id.is_null()) co_return;
-    const auto body = json::parse(json_body, nullptr, false);
-    const bool own_error = body.is_object() && body.contains("error") && body.contains("id") && body["id"] == request_id;
+    auto body = json::parse(json_body, nullptr, false);
+    // A server that cannot tell which request it refuses (before parsing it) says id null.
+    const bool own_error = body.is_object() && body.contains("error") && body["error"].is_object() &&
+                           (!body.contains("id") || body["id"].is_null() || body["id"] == request_id);
     if (modern && own_error) {
-      // A 2026-07-28 server's error for this request (-32020, -32022, ...) is the answer.
-      state->deliver(std::move(json_body));
+      // A 2026-07-28 server's error for this request (-32020, -32022, 404 -32601, ...) is the answer.
+      body["id"] = request_id;
+      state->deliver(body.dump(-1, ' ', false, json::error_handler_t::replace));
     } else if (const auto code = error_code(body); modern_error(code)) {
       state->deliver(Message::error(request_id, Error::upstream_exited,
                                     "the upstream speaks only the 2026-07-28 revision (HTTP " + std::to_string(status) +

@@ -116,8 +116,10 @@ Response rpc_error(const Request& request, http::status status, int code, std::s
 
 // The codes 2026-07-28 gives the checks a server makes of a request before it runs.
 constexpr int header_mismatch = -32020;
+constexpr int missing_client_capability = -32021;
 constexpr int unsupported_protocol_version = -32022;
 constexpr int invalid_params = -32602;
+constexpr int method_not_found = -32601;
 
 // -32022 with what Sluice serves and what the client asked for. (Built outside the
 // coroutine: GCC cannot keep an initializer list's array in a coroutine frame.)
@@ -135,8 +137,14 @@ Response unsupported_version(const Request& request, const json& id, const json&
 bool is_modern(const Parsed& parsed) {
   const auto* message = std::get_if<Message>(&parsed);
   if (message == nullptr || message->is_response()) return false;
+  const bool claims_modern = modern_envelope(*message).contains(protocol_version_meta_key);
+  // An `initialize` that names no version of its own but claims 2026-07-28 in `_meta`
+  // is a modern request of a method that revision removed (404), not a 2025 session.
+  if (message->is_request() && message->method() == "initialize") {
+    return claims_modern && !message->params().contains("protocolVersion");
+  }
   if (message->is_request()) return era_of_opening(*message) == ProtocolEra::modern;
-  return modern_envelope(*message).contains(protocol_version_meta_key);
+  return claims_modern;
 }
 
 // Why a modern request's headers do not mirror its body, or "" when they do. Every
@@ -151,11 +159,8 @@ std::string header_mismatch_of(const Request& request, const Message& message, c
     const auto value = decode_header_value(header(request, want.name));
     if (!value) return "the " + want.name + " header is not valid =?base64?...?=";
     if (*value != want.text) {
-      // A decoded header is any bytes: quoted without throwing on ill-formed UTF-8.
-      const auto quoted = [](const std::string& text) {
-        return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-      };
-      return "the " + want.name + " header says " + quoted(*value) + ", the body " + quoted(want.text);
+      // A decoded header is any bytes: json_quoted does not throw on ill-formed UTF-8.
+      return "the " + want.name + " header says " + json_quoted(*value) + ", the body " + json_quoted(want.text);
     }
   }
   const auto& params = message.params();
@@ -171,6 +176,25 @@ std::string header_mismatch_of(const Request& request, const Message& message, c
     if (!wanted) return "the " + std::string(name) + " header names no argument of this call";
   }
   return {};
+}
+
+// On 2026-07-28 HTTP some errors carry an HTTP status of their own, so that a client
+// tells a modern server's refusal from a 2025 server's 404 or 400: an unknown method is
+// 404, a request the server cannot take as sent (headers, client capabilities, version)
+// 400. Whoever made the error (the upstream, or Sluice), the status says the same.
+http::status modern_answer_status(std::string_view answer) {
+  if (answer.find("\"error\"") == std::string_view::npos) return http::status::ok;
+  const auto body = json::parse(answer, nullptr, false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return http::status::ok;
+  const auto& code = body["error"]["code"];
+  if (!code.is_number_integer()) return http::status::ok;
+  switch (code.get<long long>()) {
+    case method_not_found: return http::status::not_found;
+    case header_mismatch:
+    case missing_client_capability:
+    case unsupported_protocol_version: return http::status::bad_request;
+    default: return http::status::ok;
+  }
 }
 
 struct ListenAddress {
@@ -478,13 +502,15 @@ class HttpListener::Connection {
                                              " and " + std::string(client_capabilities_meta_key),
                                          message.id()));
     }
-    if (version->get_ref<const std::string&>() != modern_protocol_version) {
-      co_return co_await write(unsupported_version(request, message.id(), *version));
-    }
+    // Headers before the version, as the SDK's servers do: a body claiming a version its
+    // MCP-Protocol-Version header does not is a mismatch, whatever either says.
     if (const auto mismatch = header_mismatch_of(request, message, listener_.tool_headers_); !mismatch.empty()) {
       spdlog::warn("http: refused a 2026-07-28 {} from {}: {}", message.method(), principal, mismatch);
       co_return co_await write(
           rpc_error(request, http::status::bad_request, header_mismatch, "Header mismatch: " + mismatch, message.id()));
+    }
+    if (version->get_ref<const std::string&>() != modern_protocol_version) {
+      co_return co_await write(unsupported_version(request, message.id(), *version));
     }
     if (listener_.modern_requests_.size() >= listener_.options_.max_sessions) {
       co_return co_await write(rpc_error(request, http::status::service_unavailable, -32603,
@@ -536,11 +562,7 @@ class HttpListener::Connection {
     decoder.feed(stream->event(first));
     decoder.next(event);
     stream->mark_written(first + 1);
-    auto response = plain(request, http::status::ok);
-    response.set(http::field::content_type, "application/json");
-    response.body() = std::move(event.data);
-    response.prepare_payload();
-    co_return co_await write(std::move(response));
+    co_return co_await write_json(request, session, std::move(event.data));
   }
 
   // Whether the client of a modern request hung up while it waited for the answer.
@@ -660,7 +682,7 @@ class HttpListener::Connection {
   }
 
   asio::awaitable<bool> write_json(const Request& request, const HttpServerSession& session, std::string message) {
-    auto response = plain(request, http::status::ok);
+    auto response = plain(request, session.modern() ? modern_answer_status(message) : http::status::ok);
     response.set(http::field::content_type, "application/json");
     if (!session.modern()) response.set(session_header, session.id());
     response.body() = std::move(message);

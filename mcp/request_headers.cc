@@ -84,8 +84,10 @@ std::vector<MirroredHeader> mirrored_headers(const Message& request, const ToolH
   }
   out.push_back({std::string(method_header), std::string(request.method())});
   const auto method = request.method();
+  // The tasks extension names its task the same way (tasks/get, tasks/update, tasks/cancel).
   const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
                            : method == "resources/read"                      ? "uri"
+                           : method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel" ? "taskId"
                                                                              : nullptr;
   if (name_field == nullptr) return out;
   const auto* name = member(&params, name_field);

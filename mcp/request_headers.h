@@ -61,7 +61,7 @@ struct MirroredHeader {
 
 // The headers a modern request's body calls for, in the order the specification names
 // them: the version (when `_meta` claims one), the method, the name (tools/call,
-// prompts/get, resources/read) and the annotated arguments the call carries (strings
+// prompts/get, resources/read; the task id of tasks/get, tasks/update, tasks/cancel) and the annotated arguments the call carries (strings
 // as they are, integers and booleans as JSON prints them; null or absent: no header).
 std::vector<MirroredHeader> mirrored_headers(const Message& request, const ToolHeaderMap& tools);
 

@@ -25,70 +25,7 @@ const conformanceCli = path.join(repoRoot, 'node_modules/conformance-modern/dist
 // and the ten tasks-* of the io.modelcontextprotocol/tasks extension. 50 in all.
 const modernScenarios = ['--requirements', '2026-07-28'];
 
-// Scenarios that lose checks through Sluice on main today (48 of 50), with either
-// upstream: its HTTP listener answers a 2026-07-28 POST (no Mcp-Session-Id, no
-// initialize) with HTTP 400 and -32600 "no Mcp-Session-Id; a session starts with an
-// initialize request", id null, and a modern-shaped `initialize` with -31001. The
-// modern-http work of issue 11 (the 2026-07-28 request shape on the listener and the
-// HTTP upstream client) is what mends them; the tasks-* scenarios also take tasks/get,
-// tasks/update and tasks/cancel through Sluice. The test fails as soon as a listed
-// scenario loses nothing any more, so the list cannot outlive its reason: after merging
-// that work, remove what passes (split the list per upstream if the two differ) and run
-// the test again.
-const beforeModernHttp = [
-  'caching',
-  'completion-complete',
-  'dns-rebinding-protection',
-  'http-custom-header-server-validation',
-  'http-header-validation',
-  'input-required-result-basic-elicitation',
-  'input-required-result-basic-list-roots',
-  'input-required-result-basic-sampling',
-  'input-required-result-capability-check',
-  'input-required-result-ignore-extra-params',
-  'input-required-result-missing-input-response',
-  'input-required-result-multi-round',
-  'input-required-result-multiple-input-requests',
-  'input-required-result-non-tool-request',
-  'input-required-result-request-state',
-  'input-required-result-result-type',
-  'input-required-result-tampered-state',
-  'input-required-result-unsupported-methods',
-  'json-schema-2020-12',
-  'prompts-get-embedded-resource',
-  'prompts-get-simple',
-  'prompts-get-with-args',
-  'prompts-get-with-image',
-  'prompts-list',
-  'resources-list',
-  'resources-read-binary',
-  'resources-read-text',
-  'resources-templates-read',
-  'sep-2164-resource-not-found',
-  'server-sse-multiple-streams',
-  'server-stateless',
-  'tasks-capability-negotiation',
-  'tasks-dispatch-and-envelope',
-  'tasks-lifecycle',
-  'tasks-mrtr-composition',
-  'tasks-mrtr-input',
-  'tasks-request-headers',
-  'tasks-request-state-removal',
-  'tasks-required-task-error',
-  'tasks-wire-fields',
-  'tools-call-audio',
-  'tools-call-embedded-resource',
-  'tools-call-error',
-  'tools-call-image',
-  'tools-call-mixed-content',
-  'tools-call-simple-text',
-  'tools-call-with-progress',
-  'tools-list',
-];
-const awaitingModernHttp = {
-  'an HTTP upstream': new Set(beforeModernHttp),
-  'a stdio upstream': new Set(beforeModernHttp),
-};
+const upstreams = ['an HTTP upstream', 'a stdio upstream'];
 
 // The fixture's Streamable HTTP mode on a free loopback port; resolves once it listens.
 async function startFixtureHttp() {
@@ -169,26 +106,16 @@ describe('2026-07-28 conformance server scenarios: the fixture alone and through
     assert.deepEqual(failed, [], `the fixture alone fails ${failed.join(', ')}`);
   });
 
-  for (const upstream of Object.keys(awaitingModernHttp)) {
+  for (const upstream of upstreams) {
     it(`every check the fixture passes alone passes through Sluice with ${upstream}`, (t) => {
       const lost = [];
-      const awaitedButPassing = [];
       for (const [scenario, checks] of alone) {
         const proxied = through[upstream].get(scenario) ?? [];
         t.diagnostic(`through Sluice with ${upstream}, ${scenario}: ${summary(proxied)}`);
         const missing = lostChecks(checks, proxied);
-        if (awaitingModernHttp[upstream].has(scenario)) {
-          if (missing.length === 0) awaitedButPassing.push(scenario);
-        } else if (missing.length > 0) {
-          lost.push(`${scenario} (${missing.join('; ')})`);
-        }
+        if (missing.length > 0) lost.push(`${scenario} (${missing.join('; ')})`);
       }
-      assert.deepEqual(
-        { lost, nowPassing: awaitedButPassing },
-        { lost: [], nowPassing: [] },
-        `passed by the fixture alone, failed through Sluice with ${upstream}:\n${lost.join('\n')}\n` +
-          `listed in beforeModernHttp but losing nothing any more (remove them): ${awaitedButPassing.join(', ')}`,
-      );
+      assert.deepEqual(lost, [], `passed by the fixture alone, failed through Sluice with ${upstream}:\n${lost.join('\n')}`);
     });
   }
 });

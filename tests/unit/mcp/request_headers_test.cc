@@ -71,6 +71,14 @@ TEST_CASE("a modern request's body calls for its headers, in the specification's
     const auto list = Message::request(3, "tools/list", {{"_meta", modern_meta}});
     CHECK(pairs(mirrored_headers(list, tools)).size() == 2);
   }
+  SECTION("tasks/get, tasks/update and tasks/cancel name their task; tasks/list nothing") {
+    for (const auto* method : {"tasks/get", "tasks/update", "tasks/cancel"}) {
+      const auto task = Message::request(5, method, {{"taskId", "t-1"}, {"_meta", modern_meta}});
+      CHECK(pairs(mirrored_headers(task, tools)).back() == std::pair<std::string, std::string>{"Mcp-Name", "t-1"});
+    }
+    const auto list = Message::request(6, "tasks/list", {{"_meta", modern_meta}});
+    CHECK(pairs(mirrored_headers(list, tools)).size() == 2);
+  }
   SECTION("a tool no list described has only the standard headers") {
     const auto other = Message::request(4, "tools/call", {{"name", "x"}, {"arguments", {{"namespace", "a"}}}});
     CHECK(pairs(mirrored_headers(other, tools)) ==
