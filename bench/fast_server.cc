@@ -4,6 +4,11 @@
 // `--listen PORT` serves the same answers over Streamable HTTP on 127.0.0.1 instead (one
 // blocking thread per connection, JSON answers, no SSE), the direct baseline of the HTTP
 // benchmark: what the driver's own HTTP costs, with nothing in between.
+// Dual-era, as real servers are: a request that is 2026-07-28 by itself (`server/discover`,
+// or `_meta` claiming the version) is answered in that era, each on its own (a modern
+// request carries everything the server needs), with `resultType` on every result; over
+// HTTP such a POST is stateless (no Mcp-Session-Id). Its headers are not checked: the
+// direct baseline measures transport, not validation.
 #include <cstdint>
 #include <exception>
 #include <iostream>
@@ -19,14 +24,17 @@
 
 #include "mcp/asio.h"
 #include "mcp/message.h"
+#include "mcp/protocol_era.h"
 
 namespace sluice::bench {
 namespace {
 
 using mcp::json;
 using mcp::Message;
+using mcp::ProtocolEra;
 
 constexpr std::string_view protocol_version = "2025-11-25";
+constexpr std::string_view modern_protocol_version = "2026-07-28";
 
 // JSON-RPC's "Method not found"; an unknown tool is "Invalid params", as MCP specifies.
 constexpr int method_not_found = -32601;
@@ -36,6 +44,12 @@ constexpr int invalid_params = -32602;
 // client asked for; a client that cannot speak it disconnects.
 json initialize_result() {
   return {{"protocolVersion", protocol_version},
+          {"capabilities", {{"tools", json::object()}}},
+          {"serverInfo", {{"name", "sluice-bench-server"}, {"version", "1.0.0"}}}};
+}
+
+json discover_result() {
+  return {{"supportedVersions", json::array({modern_protocol_version})},
           {"capabilities", {{"tools", json::object()}}},
           {"serverInfo", {{"name", "sluice-bench-server"}, {"version", "1.0.0"}}}};
 }
@@ -57,7 +71,7 @@ json text_result(std::string text, bool is_error) {
   return {{"content", json::array({{{"type", "text"}, {"text", std::move(text)}}})}, {"isError", is_error}};
 }
 
-Message call_tool(const Message& request) {
+Message call_tool(const Message& request, ProtocolEra era) {
   const auto& params = request.params();
   const auto name = params.find("name");
   if (name == params.end() || *name != "lookup") {
@@ -66,9 +80,9 @@ Message call_tool(const Message& request) {
   const auto arguments = params.find("arguments");
   if (arguments == params.end() || !arguments->contains("key") || !(*arguments)["key"].is_string()) {
     // Bad arguments are a tool execution error, which the model can see and correct.
-    return Message::result(request.id(), text_result("lookup needs a string argument \"key\"", true));
+    return mcp::own_result(era, request.id(), text_result("lookup needs a string argument \"key\"", true));
   }
-  return Message::result(request.id(),
+  return mcp::own_result(era, request.id(),
                          text_result("value of " + (*arguments)["key"].get<std::string>() + ": 42", false));
 }
 
@@ -83,10 +97,12 @@ std::optional<Message> answer(mcp::Parsed parsed) {
   if (!message.is_request()) return std::nullopt;
 
   const auto method = message.method();
+  const auto era = mcp::era_of_opening(message);
+  if (method == "server/discover") return mcp::own_result(era, message.id(), discover_result());
   if (method == "initialize") return Message::result(message.id(), initialize_result());
-  if (method == "ping") return Message::result(message.id(), json::object());
-  if (method == "tools/list") return Message::result(message.id(), tools_list_result());
-  if (method == "tools/call") return call_tool(message);
+  if (method == "ping") return mcp::own_result(era, message.id(), json::object());
+  if (method == "tools/list") return mcp::own_result(era, message.id(), tools_list_result());
+  if (method == "tools/call") return call_tool(message, era);
   return Message::error(message.id(), method_not_found, "Method not found: " + std::string(method));
 }
 
@@ -120,8 +136,12 @@ void serve_connection(tcp::socket socket) {
     auto request = parser.release();
     http::response<http::string_body> response(http::status::accepted, request.version());
     response.keep_alive(request.keep_alive());
-    response.set("Mcp-Session-Id", "bench");
-    if (auto answered = answer(mcp::parse_frame(std::move(request.body()), limits))) {
+    auto parsed = mcp::parse_frame(std::move(request.body()), limits);
+    const auto* message = std::get_if<Message>(&parsed);
+    if (message == nullptr || mcp::era_of_opening(*message) != ProtocolEra::modern) {
+      response.set("Mcp-Session-Id", "bench");
+    }
+    if (auto answered = answer(std::move(parsed))) {
       response.result(http::status::ok);
       response.set(http::field::content_type, "application/json");
       response.body() = answered->wire();

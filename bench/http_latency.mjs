@@ -9,7 +9,11 @@
 // target in the same run: p50/p99, calls/s, the front's CPU seconds per 10,000 calls and
 // its peak RSS. Then RSS with many sessions open; or, with --soak, a steady load on one
 // target with its RSS and open descriptors sampled. Every response is checked; a wrong
-// or missing one fails the run. Usage: bench/run-http, bench/run-all, bench/soak (see
+// or missing one fails the run. The *-modern targets make the same calls in MCP
+// 2026-07-28: no handshake (a server/discover, then every call carries its version and
+// capabilities in `_meta`); over HTTP each call is a stateless POST without
+// Mcp-Session-Id, with the headers the revision requires (MCP-Protocol-Version,
+// Mcp-Method, Mcp-Name). Each is set beside the direct connection of its transport and era. Usage: bench/run-http, bench/run-all, bench/soak (see
 // README.md).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,7 +28,8 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const allTargets = ['direct-stdio', 'sluice-stdio', 'sluice-stdio-normal', 'sluice-stdio-full', 'direct-http',
-  'sluice-http', 'sluice-http-normal', 'sluice-http-full', 'supergateway', 'mcp-proxy'];
+  'sluice-http', 'sluice-http-normal', 'sluice-http-full', 'supergateway', 'mcp-proxy',
+  'direct-stdio-modern', 'sluice-stdio-modern', 'direct-http-modern', 'sluice-http-modern'];
 const defaultTargets = ['direct-stdio', 'direct-http', 'sluice-http', 'supergateway', 'mcp-proxy'];
 const { values: options } = parseArgs({
   options: {
@@ -56,19 +61,28 @@ if (!options.sluice || !options.server || chosen.some((name) => !allTargets.incl
 }
 const deadlineMs = 60_000;
 const protocolVersion = '2025-11-25';
+const modernVersion = '2026-07-28';
 const clockTicks = 100; // USER_HZ: the unit of utime and stime in /proc/<pid>/stat on Linux
 
 // A key of `payload` bytes (at least the id), answered as "value of <key>: 42".
 let payloadBytes = 0;
 const keyOf = (id) => `k${id}`.padEnd(payloadBytes, 'x');
-const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'lookup', arguments: { key: keyOf(id) } } });
+// What every 2026-07-28 request carries in place of a handshake.
+const modernMeta = { 'io.modelcontextprotocol/protocolVersion': modernVersion,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'sluice-bench-http', version: '1' } };
+const call = (id, modern) => ({ jsonrpc: '2.0', id, method: 'tools/call',
+  params: { name: 'lookup', arguments: { key: keyOf(id) }, ...(modern ? { _meta: modernMeta } : {}) } });
+const discover = { jsonrpc: '2.0', id: 0, method: 'server/discover', params: { _meta: modernMeta } };
 const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize',
   params: { protocolVersion, capabilities: {}, clientInfo: { name: 'sluice-bench-http', version: '1' } } };
 const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
 
-// The server's own answer to lookup, not a denial or a simulation by whatever sits between.
-function checkAnswer(message, id) {
-  if (message?.id !== id || message.result?.content?.[0]?.text !== `value of ${keyOf(id)}: 42` || message.result.isError) {
+// The server's own answer to lookup, not a denial or a simulation by whatever sits between;
+// in 2026-07-28 a complete one.
+function checkAnswer(message, id, modern) {
+  if (message?.id !== id || message.result?.content?.[0]?.text !== `value of ${keyOf(id)}: 42` || message.result.isError ||
+      (modern && message.result.resultType !== 'complete')) {
     throw new Error(`unexpected answer to call ${id}: ${JSON.stringify(message).slice(0, 300)}`);
   }
 }
@@ -117,11 +131,19 @@ function descendants(pid) {
   return found;
 }
 
+// The answer to server/discover must offer 2026-07-28.
+function checkDiscovered(message) {
+  if (!message?.result?.supportedVersions?.includes(modernVersion)) {
+    throw new Error(`server/discover does not offer ${modernVersion}: ${JSON.stringify(message).slice(0, 300)}`);
+  }
+}
+
 // A session over a child's stdin and stdout, newline-delimited JSON-RPC: the server
 // itself (direct) or `sluice run` in front of it.
 class StdioSession {
-  constructor(child) {
+  constructor(child, modern) {
     this.child = child;
+    this.modern = modern;
     this.waiting = new Map();
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
       const message = JSON.parse(line);
@@ -147,6 +169,16 @@ class StdioSession {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
+// The headers of a 2025 request in a session, or of a 2026-07-28 one (which mirror its body).
+function protocolHeaders(sessionId, body) {
+  if (sessionId) return { 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
+  if (body?.params?._meta === modernMeta) {
+    return { 'mcp-protocol-version': modernVersion, 'mcp-method': body.method,
+      ...(body.params.name ? { 'mcp-name': body.params.name } : {}) };
+  }
+  return {};
+}
+
 // One request; the answer as a JSON body or an SSE stream, read to its end.
 function send(url, method, sessionId, body) {
   return new Promise((resolve, reject) => {
@@ -159,7 +191,7 @@ function send(url, method, sessionId, body) {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
         'content-length': Buffer.byteLength(payload),
-        ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion } : {}),
+        ...protocolHeaders(sessionId, body),
       },
     }, (response) => {
       let text = '';
@@ -188,11 +220,17 @@ function answerOf(response, id) {
   throw new Error(`no answer to ${id} in the SSE stream: ${response.text.slice(0, 300)}`);
 }
 
+// A 2025 session, or a 2026-07-28 client (no session: every POST stands alone).
 class HttpSession {
-  constructor(url) {
+  constructor(url, modern) {
     this.url = url;
+    this.modern = modern;
   }
   async open() {
+    if (this.modern) {
+      checkDiscovered(answerOf(await post(this.url, undefined, discover), 0));
+      return;
+    }
     const response = await post(this.url, undefined, initialize);
     answerOf(response, 0);
     this.sessionId = response.headers['mcp-session-id'];
@@ -203,6 +241,7 @@ class HttpSession {
     return answerOf(await post(this.url, this.sessionId, body), body.id);
   }
   async close() {
+    if (this.modern) return;
     const response = await send(this.url, 'DELETE', this.sessionId);
     if (response.status >= 300 && response.status !== 405) throw new Error(`DELETE: HTTP ${response.status}`);
   }
@@ -210,19 +249,24 @@ class HttpSession {
 
 // The server or a front started per session on stdio; `front` says whether the process
 // is a front (its own CPU and RSS are what the table shows) or the server itself.
-function stdioTarget(name, transport, argv) {
+function stdioTarget(name, argv, modern = false) {
   return {
     name,
-    transport,
+    transport: 'stdio',
+    modern,
     async start() {
       this.children = [];
     },
     async session() {
       const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
       this.children.push(child);
-      const session = new StdioSession(child);
-      await session.request(initialize);
-      session.notify(initialized);
+      const session = new StdioSession(child, modern);
+      if (modern) {
+        checkDiscovered(await session.request(discover));
+      } else {
+        await session.request(initialize);
+        session.notify(initialized);
+      }
       return session;
     },
     processes() {
@@ -237,17 +281,18 @@ function stdioTarget(name, transport, argv) {
 }
 
 // A front that listens: how to start it, and how to open one session on it.
-function httpTarget(name, start) {
+function httpTarget(name, start, modern = false) {
   return {
     name,
     transport: 'HTTP',
+    modern,
     async start() {
       const { child, url } = await start();
       this.child = child;
       this.url = url;
     },
     async session() {
-      const session = new HttpSession(this.url);
+      const session = new HttpSession(this.url, modern);
       await session.open();
       return session;
     },
@@ -300,22 +345,23 @@ function sluiceConfig(sync) {
 }
 // Errors only: a stdio front per session would repeat each warning per session.
 const sluiceRun = (sync) => [options.sluice, '--log-level', 'error', 'run', '--config', sluiceConfig(sync)];
-const sluiceListening = (name, sync) => httpTarget(name, async () => {
+const sluiceListening = (name, sync, modern) => httpTarget(name, async () => {
   const port = await freePort();
   const [command, ...args] = sluiceRun(sync);
   return startListening(command, [...args, '--listen', `127.0.0.1:${port}`, '--', options.server],
     `http://127.0.0.1:${port}/mcp`);
-});
+}, modern);
+const directListening = (name, modern) => httpTarget(name, async () => {
+  const port = await freePort();
+  return startListening(options.server, ['--listen', String(port)], `http://127.0.0.1:${port}/mcp`);
+}, modern);
 
 const makers = {
-  'direct-stdio': () => stdioTarget('direct (stdio)', 'stdio', [options.server]),
-  'sluice-stdio': () => stdioTarget('sluice run', 'stdio', [...sluiceRun(), '--', options.server]),
-  'sluice-stdio-normal': () => stdioTarget('sluice run + audit normal', 'stdio', [...sluiceRun('normal'), '--', options.server]),
-  'sluice-stdio-full': () => stdioTarget('sluice run + audit full', 'stdio', [...sluiceRun('full'), '--', options.server]),
-  'direct-http': () => httpTarget('direct (HTTP)', async () => {
-    const port = await freePort();
-    return startListening(options.server, ['--listen', String(port)], `http://127.0.0.1:${port}/mcp`);
-  }),
+  'direct-stdio': () => stdioTarget('direct (stdio)', [options.server]),
+  'sluice-stdio': () => stdioTarget('sluice run', [...sluiceRun(), '--', options.server]),
+  'sluice-stdio-normal': () => stdioTarget('sluice run + audit normal', [...sluiceRun('normal'), '--', options.server]),
+  'sluice-stdio-full': () => stdioTarget('sluice run + audit full', [...sluiceRun('full'), '--', options.server]),
+  'direct-http': () => directListening('direct (HTTP)'),
   'sluice-http': () => sluiceListening('sluice --listen'),
   'sluice-http-normal': () => sluiceListening('sluice --listen + audit normal', 'normal'),
   'sluice-http-full': () => sluiceListening('sluice --listen + audit full', 'full'),
@@ -330,10 +376,14 @@ const makers = {
     return startListening(process.execPath, [bin('mcp-proxy/dist/bin/mcp-proxy.mjs'), '--server', 'stream',
       '--host', '127.0.0.1', '--port', String(port), '--', options.server], `http://127.0.0.1:${port}/mcp`);
   }),
+  'direct-stdio-modern': () => stdioTarget(`direct (stdio, ${modernVersion})`, [options.server], true),
+  'sluice-stdio-modern': () => stdioTarget(`sluice run, ${modernVersion}`, [...sluiceRun(), '--', options.server], true),
+  'direct-http-modern': () => directListening(`direct (HTTP, ${modernVersion})`, true),
+  'sluice-http-modern': () => sluiceListening(`sluice --listen, ${modernVersion}`, undefined, true),
 };
 const targets = chosen.map((key) => Object.assign(makers[key](), { key }));
-// Each front is measured against the direct connection of its own transport.
-const baselineKey = { stdio: 'direct-stdio', HTTP: 'direct-http' };
+// Each front is measured against the direct connection of its own transport and era.
+const baselineOf = (target) => `direct-${target.transport.toLowerCase()}${target.modern ? '-modern' : ''}`;
 const isDirect = (target) => target.key.startsWith('direct-');
 
 let nextId = 1;
@@ -341,7 +391,7 @@ async function timedCalls(session, calls, latencies) {
   for (let i = 0; i < calls; ++i) {
     const id = nextId++;
     const started = process.hrtime.bigint();
-    checkAnswer(await session.request(call(id)), id);
+    checkAnswer(await session.request(call(id, session.modern)), id, session.modern);
     latencies?.push(Number(process.hrtime.bigint() - started) / 1000);
   }
 }
@@ -361,6 +411,7 @@ const peakRss = (target) => Math.max(...target.processes().map(peakRssKiB));
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const fmt = (us) => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us.toFixed(0)} µs`);
+const delta = (a, b) => `${a < b ? '−' : '+'}${fmt(Math.abs(a - b))}`;
 const bytes = (n) => (n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
 
 // One cell of the table: every target with `sessions` sessions calling at once, `calls`
@@ -438,8 +489,7 @@ function printCell(payload, sessions, figures) {
       continue;
     }
     const s = byKey.get(target.key);
-    const base = isDirect(target) ? undefined : byKey.get(baselineKey[target.transport]);
-    const delta = (a, b) => `${a < b ? '−' : '+'}${fmt(Math.abs(a - b))}`;
+    const base = isDirect(target) ? undefined : byKey.get(baselineOf(target));
     console.log(`| ${target.name} | ${fmt(s.p50)} | ${base ? delta(s.p50, base.p50) : '—'} | ${fmt(s.p99)} | ` +
       `${base ? delta(s.p99, base.p99) : '—'} | ${Math.round(s.rate)} | ${base ? `${(s.rate / base.rate).toFixed(2)}×` : '—'} | ` +
       `${s.cpu.toFixed(2)} | ${s.rss.toFixed(1)} MiB |`);
@@ -458,6 +508,13 @@ function printGoals(byKey) {
         `${(ratio * 100).toFixed(1)}% (goal: under 10%): ${ratio < 0.1 ? 'met' : 'NOT met'}`);
     }
   }
+  // What Sluice adds on the 2026-07-28 path beside what it adds on the 2025 one, in the same cell.
+  for (const [transport, front] of [['stdio', 'sluice-stdio'], ['http', 'sluice-http']]) {
+    const addedBy = (suffix) => delta(byKey.get(`${front}${suffix}`).p50, byKey.get(`direct-${transport}${suffix}`).p50);
+    if (!byKey.has(`${front}-modern`) || !byKey.has(`direct-${transport}-modern`)) continue;
+    const legacy = byKey.has(front) && byKey.has(`direct-${transport}`) ? `, on the 2025 path ${addedBy('')}` : '';
+    console.log(`${front}-modern: ${addedBy('-modern')} at p50 over its direct ${modernVersion} baseline${legacy}`);
+  }
   for (const [audited, direct, plain] of [['sluice-stdio-normal', 'direct-stdio', 'sluice-stdio'],
     ['sluice-http-normal', 'direct-http', 'sluice-http']]) {
     if (!byKey.has(audited) || !byKey.has(direct)) continue;
@@ -474,7 +531,8 @@ async function measureMemory(sessions) {
   console.log('| target | RSS idle | RSS with the sessions open | processes under it |');
   console.log('|---|--:|--:|--:|');
   let sluiceIdle;
-  for (const target of targets.filter((t) => t.transport === 'HTTP' && !isDirect(t))) {
+  // A 2026-07-28 client holds no session open.
+  for (const target of targets.filter((t) => t.transport === 'HTTP' && !isDirect(t) && !t.modern)) {
     await target.start();
     const before = rssKiB(target.child.pid);
     const opened = await openSessions(target, sessions);
@@ -508,7 +566,9 @@ function slope(points) {
 async function soak(seconds, sessions, sampleSeconds) {
   const [target] = targets;
   // On stdio every session is a front process of its own, which lives for one session.
-  if (target.transport !== 'HTTP' || isDirect(target)) throw new Error('--soak needs one of Sluice\'s HTTP targets');
+  if (target.transport !== 'HTTP' || isDirect(target) || target.modern) {
+    throw new Error('--soak needs one of Sluice\'s 2025 HTTP targets');
+  }
   await target.start();
   const samples = [];
   const started = Date.now();

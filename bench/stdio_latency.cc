@@ -2,6 +2,9 @@
 // sent to sluice-bench-server directly and then through `sluice run`, one at a time
 // (round-trip latency) and back to back (throughput), in one run so that both targets
 // see the same machine. Every response is checked; a wrong or missing one fails the run.
+// With --modern the same calls are also made in MCP 2026-07-28 (no handshake: a
+// `server/discover`, then each call carries its version and capabilities in `_meta`),
+// directly and through Sluice, each beside the direct connection of its own era.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -32,6 +35,7 @@
 #include "mcp/child_process.h"
 #include "mcp/line_framer.h"
 #include "mcp/message.h"
+#include "mcp/protocol_era.h"
 
 namespace sluice::bench {
 namespace {
@@ -41,13 +45,14 @@ using mcp::json;
 using mcp::Message;
 
 constexpr std::string_view protocol_version = "2025-11-25";
+constexpr std::string_view modern_protocol_version = "2026-07-28";
 constexpr std::chrono::milliseconds response_deadline{10'000};
 // The calls of each kind are split into this many rounds, in which the targets take turns.
 constexpr std::size_t rounds = 10;
 
 constexpr std::string_view usage =
     "Usage: sluice-bench-stdio --sluice PATH --server PATH [--calls N] [--pipelined M] [--warmup K]\n"
-    "                          [--audit-dir DIR] [--compare PATH]\n"
+    "                          [--audit-dir DIR] [--compare PATH] [--modern]\n"
     "\n"
     "  --sluice PATH     the sluice binary\n"
     "  --server PATH     the MCP server to call (sluice-bench-server)\n"
@@ -55,7 +60,8 @@ constexpr std::string_view usage =
     "  --pipelined M     tools/call requests written back to back per target (default 20000)\n"
     "  --warmup K        round trips before measuring (default 1000)\n"
     "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n"
-    "  --compare PATH    also measure another sluice binary (say, a build of main), in the same rounds\n";
+    "  --compare PATH    also measure another sluice binary (say, a build of main), in the same rounds\n"
+    "  --modern          also measure MCP 2026-07-28, direct and through sluice, in the same rounds\n";
 
 class UsageError : public std::runtime_error {
  public:
@@ -70,6 +76,7 @@ struct Options {
   std::size_t warmup = 1000;
   std::optional<std::string> audit_dir;
   std::optional<std::string> compare;
+  bool modern = false;
 };
 
 std::size_t parse_count(std::string_view option, std::string_view text) {
@@ -87,6 +94,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") return std::nullopt;
+    if (arg == "--modern") {
+      options.modern = true;
+      continue;
+    }
     if (i + 1 >= argc) throw UsageError(std::string(arg) + " needs a value");
     const std::string_view value = argv[++i];
     if (arg == "--sluice") {
@@ -213,8 +224,17 @@ std::string request_line(std::int64_t id, std::string_view method, json params) 
   return Message::request(id, method, std::move(params)).wire() + '\n';
 }
 
-std::string lookup_call(std::int64_t id) {
-  return request_line(id, "tools/call", {{"name", "lookup"}, {"arguments", {{"key", "alpha"}}}});
+// What every 2026-07-28 request carries in place of a handshake.
+json modern_meta() {
+  return {{mcp::protocol_version_meta_key, modern_protocol_version},
+          {mcp::client_capabilities_meta_key, json::object()},
+          {"io.modelcontextprotocol/clientInfo", {{"name", "sluice-bench-stdio"}, {"version", "1"}}}};
+}
+
+std::string lookup_call(std::int64_t id, bool modern) {
+  json params = {{"name", "lookup"}, {"arguments", {{"key", "alpha"}}}};
+  if (modern) params["_meta"] = modern_meta();
+  return request_line(id, "tools/call", std::move(params));
 }
 
 // Fails the run unless `message` is the result of request `id`.
@@ -229,12 +249,18 @@ const json& result_of(const Message& message, std::int64_t id) {
 // Fails the run unless `message` is sluice-bench-server's own answer to lookup call
 // `id`: a result that Sluice made up in the server's place (a denial, a dry run) is
 // not a round trip to the server.
-void expect_lookup_result(const Message& message, std::int64_t id) {
+// A 2026-07-28 result also says that it is complete.
+void expect_lookup_result(const Message& message, std::int64_t id, bool modern) {
   static const json answer = {
       {"content", json::array({{{"type", "text"}, {"text", "value of alpha: 42"}}})},
       {"isError", false},
   };
-  if (result_of(message, id) != answer) {
+  static const json modern_answer = [] {
+    auto complete = answer;
+    complete["resultType"] = "complete";
+    return complete;
+  }();
+  if (result_of(message, id) != (modern ? modern_answer : answer)) {
     throw std::runtime_error("call " + std::to_string(id) +
                              " was not answered by the server: " + message.wire());
   }
@@ -247,10 +273,15 @@ Message round_trip(Target& target, std::string_view request) {
 
 // One target under test, and what has been measured of it so far.
 struct Subject {
-  Subject(std::string label, const std::vector<std::string>& argv) : name(std::move(label)), target(argv) {}
+  Subject(std::string label, const std::vector<std::string>& argv, std::size_t baseline_index)
+      : name(std::move(label)), target(argv), baseline(baseline_index) {}
 
   std::string name;
   Target target;
+  // The index of the direct connection of the same era, which this one is set beside
+  // (its own for a direct one).
+  std::size_t baseline;
+  bool modern = false;
   bool audited = false;
   std::int64_t next_id = 1;
   std::vector<double> round_trip_us;
@@ -261,8 +292,20 @@ struct Subject {
   double cpu_seconds = 0;  // the target's own, over the measured calls
 };
 
-void initialize(Subject& subject, std::size_t warmup_calls) {
+// 2025: initialize and notifications/initialized. 2026-07-28 has no handshake: a
+// client asks server/discover what the server speaks, and sends nothing after it.
+void open_session(Subject& subject) {
   const auto id = subject.next_id++;
+  if (subject.modern) {
+    const auto discovered =
+        round_trip(subject.target, request_line(id, "server/discover", {{"_meta", modern_meta()}}));
+    const auto& versions = result_of(discovered, id).value("supportedVersions", json::array());
+    if (std::find(versions.begin(), versions.end(), modern_protocol_version) == versions.end()) {
+      throw std::runtime_error(subject.name + " does not support " + std::string(modern_protocol_version) + ": " +
+                               discovered.wire());
+    }
+    return;
+  }
   const auto initialized = round_trip(
       subject.target, request_line(id, "initialize",
                                    {{"protocolVersion", protocol_version},
@@ -273,19 +316,24 @@ void initialize(Subject& subject, std::size_t warmup_calls) {
                              ": " + initialized.wire());
   }
   subject.target.send(Message::notification("notifications/initialized").wire() + '\n');
+}
+
+void initialize(Subject& subject, std::size_t warmup_calls) {
+  open_session(subject);
   for (std::size_t i = 0; i < warmup_calls; ++i, ++subject.next_id) {
-    expect_lookup_result(round_trip(subject.target, lookup_call(subject.next_id)), subject.next_id);
+    expect_lookup_result(round_trip(subject.target, lookup_call(subject.next_id, subject.modern)), subject.next_id,
+                         subject.modern);
   }
 }
 
 void run_sequential(Subject& subject, std::size_t calls) {
   const auto start = Clock::now();
   for (std::size_t i = 0; i < calls; ++i, ++subject.next_id) {
-    const auto request = lookup_call(subject.next_id);
+    const auto request = lookup_call(subject.next_id, subject.modern);
     const auto sent = Clock::now();
     const auto response = round_trip(subject.target, request);
     subject.round_trip_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
-    expect_lookup_result(response, subject.next_id);
+    expect_lookup_result(response, subject.next_id, subject.modern);
   }
   subject.sequential_time += Clock::now() - start;
 }
@@ -297,7 +345,9 @@ void run_pipelined(Subject& subject, std::size_t calls) {
   const auto first_id = subject.next_id;
   subject.next_id += static_cast<std::int64_t>(calls);
   std::string requests;
-  for (std::size_t i = 0; i < calls; ++i) requests += lookup_call(first_id + static_cast<std::int64_t>(i));
+  for (std::size_t i = 0; i < calls; ++i) {
+    requests += lookup_call(first_id + static_cast<std::int64_t>(i), subject.modern);
+  }
 
   auto& target = subject.target;
   std::vector<bool> answered(calls, false);
@@ -319,7 +369,7 @@ void run_pipelined(Subject& subject, std::size_t calls) {
           answered[static_cast<std::size_t>(index)]) {
         throw std::runtime_error("a pipelined response answers no outstanding request: " + response.wire());
       }
-      expect_lookup_result(response, id.get<std::int64_t>());
+      expect_lookup_result(response, id.get<std::int64_t>(), subject.modern);
       answered[static_cast<std::size_t>(index)] = true;
     }
   } catch (...) {
@@ -393,8 +443,8 @@ Figures figures_of(Subject& subject) {
                  subject.cpu_seconds / calls * 10'000};
 }
 
-// The direct connection first, then each configuration of Sluice with its figures
-// beside the direct ones.
+// Each direct connection, then each configuration of Sluice with its figures beside
+// those of the direct connection of its era.
 void print_table(const Options& options, std::deque<Subject>& subjects) {
   const auto added = [](double with, double without) {
     return fmt::format("{:+.1f} ({:.2f}×)", with - without, with / without);
@@ -407,35 +457,44 @@ void print_table(const Options& options, std::deque<Subject>& subjects) {
       options.calls, options.pipelined, options.warmup, rounds);
   fmt::print("| target | p50 µs | p99 µs | sequential calls/s | pipelined calls/s | CPU s / 10k calls | peak RSS |\n");
   fmt::print("|---|--:|--:|--:|--:|--:|--:|\n");
-  const auto direct = figures_of(subjects.front());
-  fmt::print("| direct | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.2f} (the server's) | — |\n", direct.p50_us,
-             direct.p99_us, direct.sequential_calls_per_second, direct.pipelined_calls_per_second,
-             direct.cpu_per_10k_calls);
-  std::vector<Figures> through;
-  for (auto it = subjects.begin() + 1; it != subjects.end(); ++it) {
-    const auto figures = figures_of(*it);
-    fmt::print("| {} | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.2f} | {:.1f} MiB |\n", it->name, figures.p50_us,
-               figures.p99_us, figures.sequential_calls_per_second, figures.pipelined_calls_per_second,
-               figures.cpu_per_10k_calls, static_cast<double>(it->peak_rss_kib) / 1024.0);
-    fmt::print("| … vs direct | {} | {} | {} | {} | | |\n", added(figures.p50_us, direct.p50_us),
-               added(figures.p99_us, direct.p99_us),
-               ratio(figures.sequential_calls_per_second, direct.sequential_calls_per_second),
-               ratio(figures.pipelined_calls_per_second, direct.pipelined_calls_per_second));
-    through.push_back(figures);
-  }
-  const auto added_p50 = through.front().p50_us - direct.p50_us;
-  fmt::print("\nadded p50 latency: {:.1f} µs per call (goal: under 30 µs): {}\n", added_p50,
-             added_p50 < 30.0 ? "met" : "NOT met");
-  // The audit's cost: each audited configuration against Sluice without audit.
-  for (std::size_t i = 1; i < through.size(); ++i) {
-    const auto& subject = subjects[i + 1];
-    if (!subject.audited) {
-      // The binary of --compare, in the same rounds.
-      fmt::print("added p50 latency {}: {:.1f} µs per call\n", subject.name, through[i].p50_us - direct.p50_us);
+  std::vector<Figures> figures;
+  for (auto& subject : subjects) figures.push_back(figures_of(subject));
+  for (std::size_t i = 0; i < subjects.size(); ++i) {
+    const auto& subject = subjects[i];
+    const auto& own = figures[i];
+    if (subject.baseline == i) {
+      fmt::print("| {} | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.2f} (the server's) | — |\n", subject.name, own.p50_us,
+                 own.p99_us, own.sequential_calls_per_second, own.pipelined_calls_per_second,
+                 own.cpu_per_10k_calls);
       continue;
     }
-    const auto share = through[i].pipelined_calls_per_second / through.front().pipelined_calls_per_second;
-    const auto of_direct = through[i].pipelined_calls_per_second / direct.pipelined_calls_per_second;
+    const auto& direct = figures[subject.baseline];
+    fmt::print("| {} | {:.1f} | {:.1f} | {:.0f} | {:.0f} | {:.2f} | {:.1f} MiB |\n", subject.name, own.p50_us,
+               own.p99_us, own.sequential_calls_per_second, own.pipelined_calls_per_second, own.cpu_per_10k_calls,
+               static_cast<double>(subject.peak_rss_kib) / 1024.0);
+    fmt::print("| … vs {} | {} | {} | {} | {} | | |\n", subjects[subject.baseline].name,
+               added(own.p50_us, direct.p50_us), added(own.p99_us, direct.p99_us),
+               ratio(own.sequential_calls_per_second, direct.sequential_calls_per_second),
+               ratio(own.pipelined_calls_per_second, direct.pipelined_calls_per_second));
+  }
+  // subjects[1] is Sluice without audit in front of subjects[0], the 2025 direct connection.
+  const auto& direct = figures[0];
+  const auto& plain = figures[1];
+  const auto added_p50 = plain.p50_us - direct.p50_us;
+  fmt::print("\nadded p50 latency: {:.1f} µs per call (goal: under 30 µs): {}\n", added_p50,
+             added_p50 < 30.0 ? "met" : "NOT met");
+  for (std::size_t i = 2; i < subjects.size(); ++i) {
+    const auto& subject = subjects[i];
+    if (subject.baseline == i) continue;
+    if (!subject.audited) {
+      // The binary of --compare, or the 2026-07-28 path, in the same rounds.
+      fmt::print("added p50 latency {}: {:.1f} µs per call\n", subject.name,
+                 figures[i].p50_us - figures[subject.baseline].p50_us);
+      continue;
+    }
+    // The audit's cost: each audited configuration against Sluice without audit.
+    const auto share = figures[i].pipelined_calls_per_second / plain.pipelined_calls_per_second;
+    const auto of_direct = figures[i].pipelined_calls_per_second / direct.pipelined_calls_per_second;
     fmt::print("{}: {:.0f}% of the pipelined throughput of direct, {:.0f}% of sluice without audit "
                "(goal with sync normal: 80% of direct)\n",
                subject.name, 100.0 * of_direct, 100.0 * share);
@@ -463,21 +522,29 @@ std::string audited_config(const std::string& dir, const std::string& sync) {
 
 void run(const Options& options) {
   std::deque<Subject> subjects;  // Subjects do not move: they own processes
-  subjects.emplace_back("the server", std::vector<std::string>{options.server});
-  subjects.emplace_back("through sluice",
-                        std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--", options.server});
+  const std::vector<std::string> through_sluice{options.sluice, "--log-level", "warn", "run", "--", options.server};
+  subjects.emplace_back("direct", std::vector<std::string>{options.server}, 0);
+  subjects.emplace_back("through sluice", through_sluice, 0);
   if (options.audit_dir) {
     for (const char* sync : {"normal", "full"}) {
       subjects.emplace_back(std::string("sluice + audit, sync ") + sync,
                             std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--config",
                                                      audited_config(*options.audit_dir, sync), "--",
-                                                     options.server});
+                                                     options.server},
+                            0);
       subjects.back().audited = true;
     }
   }
   if (options.compare) {
     subjects.emplace_back("through " + *options.compare,
-                          std::vector<std::string>{*options.compare, "--log-level", "warn", "run", "--", options.server});
+                          std::vector<std::string>{*options.compare, "--log-level", "warn", "run", "--", options.server},
+                          0);
+  }
+  if (options.modern) {
+    const auto direct = subjects.size();
+    subjects.emplace_back("direct, 2026-07-28", std::vector<std::string>{options.server}, direct);
+    subjects.emplace_back("through sluice, 2026-07-28", through_sluice, direct);
+    subjects[direct].modern = subjects[direct + 1].modern = true;
   }
   for (auto& subject : subjects) {
     initialize(subject, options.warmup);
@@ -499,7 +566,9 @@ void run(const Options& options) {
     subjects[i].cpu_seconds = cpu_seconds(subjects[i].target.pid()) - cpu_before[i];
   }
   // After the pipelined calls, when Sluice has buffered the most.
-  for (auto it = subjects.begin() + 1; it != subjects.end(); ++it) it->peak_rss_kib = peak_rss_kib(it->target.pid());
+  for (std::size_t i = 0; i < subjects.size(); ++i) {
+    if (subjects[i].baseline != i) subjects[i].peak_rss_kib = peak_rss_kib(subjects[i].target.pid());
+  }
   for (auto& subject : subjects) finish(subject);
   print_table(options, subjects);
 }
