@@ -793,12 +793,38 @@ void HttpListener::start() {
   asio::co_spawn(executor_, expire_idle_sessions(), asio::detached);
 }
 
-void HttpListener::stop() {
+void HttpListener::stop_accepting() {
   stopped_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   sweep_timer_.cancel();
   accept_retry_timer_.cancel();
+}
+
+asio::awaitable<void> HttpListener::stop_after_answers(std::chrono::milliseconds grace) {
+  stop_accepting();
+  const auto undelivered = [this]() -> std::shared_ptr<ServerStream> {
+    for (const auto& [id, session] : sessions_) {
+      if (auto stream = session->undelivered_answers()) return stream;
+    }
+    for (auto* request : modern_requests_) {
+      if (auto stream = request->undelivered_answers()) return stream;
+    }
+    return nullptr;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (const auto stream = undelivered()) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero() || !co_await stream->changed().wait_for([&] { return stream->delivered(); }, left)) {
+      spdlog::warn("http: stopping with answers not written within {} ms", grace.count());
+      break;
+    }
+  }
+  stop();
+}
+
+void HttpListener::stop() {
+  stop_accepting();
   std::vector<std::string> ids;
   for (const auto& [id, session] : sessions_) ids.push_back(id);
   for (const auto& id : ids) end_session(id);

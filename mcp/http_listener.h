@@ -86,6 +86,12 @@ class HttpListener {
   void start();
   // Stops accepting and ends every session.
   void stop();
+  // Sluice is stopping: no connection is accepted any more, and an open one is closed
+  // after the request it is reading or answering; the sessions stay.
+  void stop_accepting();
+  // Then, once the proxy has answered what the sessions hold: waits until every answer
+  // is written to its client (or `grace` has passed), and stops.
+  asio::awaitable<void> stop_after_answers(std::chrono::milliseconds grace);
   // Ends one session: its transport closes, later requests naming it get 404.
   void end_session(const std::string& id);
   [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }

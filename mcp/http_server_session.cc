@@ -78,6 +78,7 @@ void ServerStream::mark_written(std::uint64_t seq) {
   written_seq_ = std::max(written_seq_, seq);
   sole_message_.reset();
   trim();
+  changed_.notify_all();
 }
 
 std::string ServerStream::take_sole_message() {
@@ -209,6 +210,13 @@ bool HttpServerSession::busy() const {
     if (stream->attached()) return true;
   }
   return false;
+}
+
+std::shared_ptr<ServerStream> HttpServerSession::undelivered_answers() const {
+  for (const auto& [number, stream] : streams_) {
+    if (!stream->delivered()) return stream;
+  }
+  return nullptr;
 }
 
 asio::awaitable<std::optional<Frame>> HttpServerSession::receive() {

@@ -80,9 +80,11 @@ class ServerStream {
   std::uint64_t attach();
   void detach(std::uint64_t generation);
   [[nodiscard]] bool attached() const { return attached_; }
+  // Every event held was written to a connection.
+  [[nodiscard]] bool delivered() const { return first_unwritten() >= next_seq(); }
   [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
-  // Wakes the connection writing this stream.
+  // Wakes the connection writing this stream, and who waits for it to be delivered().
   AsyncEvent& changed() { return changed_; }
 
  private:
@@ -141,6 +143,9 @@ class HttpServerSession final : public Transport {
   [[nodiscard]] std::chrono::steady_clock::time_point last_used() const { return last_used_; }
   [[nodiscard]] bool busy() const;
   [[nodiscard]] bool closed() const { return receive_closed_; }
+  // A stream of answers (not the GET stream) not yet delivered(), or nullptr: Sluice,
+  // stopping, waits for these before it ends the session.
+  [[nodiscard]] std::shared_ptr<ServerStream> undelivered_answers() const;
 
   asio::awaitable<std::optional<Frame>> receive() override;
   void send(std::string message) override;

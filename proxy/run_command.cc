@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <unordered_set>
 
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
@@ -252,6 +254,21 @@ SessionOptions session_options(const RunOptions& options, std::string principal)
 // What a call held at shutdown is cancelled for, in the store and in its client's answer.
 constexpr auto shutting_down = "Sluice is shutting down";
 
+// Counts a proxy session among those SIGTERM shuts down, while it runs.
+class ServingSession {
+ public:
+  ServingSession(std::unordered_set<Session*>& serving, Session& session) : serving_(serving), session_(&session) {
+    serving_.insert(session_);
+  }
+  ~ServingSession() { serving_.erase(session_); }
+  ServingSession(const ServingSession&) = delete;
+  ServingSession& operator=(const ServingSession&) = delete;
+
+ private:
+  std::unordered_set<Session*>& serving_;
+  Session* session_;
+};
+
 // The approval web UI (ui: in the configuration, or --ui), on the same loop.
 std::unique_ptr<webui::UiServer> start_ui(asio::io_context& io, const policy::Config& config, Governance& governance) {
   if (!config.ui) return nullptr;
@@ -374,6 +391,8 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   const auto executor = io.get_executor();
   const auto& config = options.config;
   std::size_t live_sessions = 0;
+  // The proxy sessions running, for SIGTERM to shut each down.
+  std::unordered_set<Session*> serving;
   bool stopping = false;
   mcp::AsyncEvent sessions_changed(executor);
   std::unique_ptr<mcp::HttpListener> listener;
@@ -393,6 +412,8 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
     auto session_settings = session_options(options, client->principal());
     session_settings.one_request = client->modern();
     Session session(executor, *client, upstream->transport(), *pipeline, session_settings);
+    const ServingSession registered(serving, session);
+    if (stopping) session.shut_down();
     if (client->modern()) {
       spdlog::debug("session {}: a 2026-07-28 request from {} relayed to upstream {}", session.id(),
                     client->principal(), upstream->describe());
@@ -402,7 +423,9 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
       governance.session_event(session, "opened: http, upstream " + upstream->describe());
     }
     const auto end = co_await session.run();
-    listener->end_session(client->id());
+    // Stopping, the client stays connected until the upstream has answered or been
+    // stopped, so that it gets the answers ("shutting down") to what it still waits for.
+    if (!stopping) listener->end_session(client->id());
     co_await upstream->stop(options.shutdown_grace);
     co_await session.upstream_ended();
     co_await session.settled();
@@ -418,7 +441,8 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
     ++live_sessions;
     asio::co_spawn(executor, serve(client, std::move(upstream)), [&, client](const std::exception_ptr& error) {
       log_failure(client->modern() ? "a 2026-07-28 request" : "http session " + client->id(), error);
-      listener->end_session(client->id());
+      // Stopping, the listener ends the session once its answers are written.
+      if (!stopping) listener->end_session(client->id());
       client->close();
       --live_sessions;
       sessions_changed.notify_all();
@@ -427,11 +451,13 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
 
   auto listening = listener_options(options);
   listening.on_modern_request = [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+    if (stopping) throw std::runtime_error(shutting_down);
     if (!modern_upstream || modern_upstream->ended()) modern_upstream = SharedHub::start(executor, options);
     start(client, std::make_shared<HubSession>(modern_upstream));
   };
   listener = std::make_unique<mcp::HttpListener>(
       executor, std::move(listening), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
+        if (stopping) throw std::runtime_error(shutting_down);
         if (!config.upstream.shared) return start(client, start_upstream(executor, options));
         if (!shared_child || shared_child->ended()) shared_child = SharedHub::start(executor, options);
         start(client, std::make_shared<HubSession>(shared_child));
@@ -447,13 +473,17 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     spdlog::info("received {}; ending {} session(s)", ::strsignal(signal_number), live_sessions);
-    governance.approvals().cancel_all(shutting_down);
+    // As on stdio: nothing new comes in, held calls are answered "cancelled", and
+    // calls in flight are answered by the upstream, or "shutting down" once it is stopped.
     stopping = true;
-    listener->stop();
+    listener->stop_accepting();
+    governance.approvals().cancel_all(shutting_down);
+    for (auto* session : serving) session->shut_down();
     sessions_changed.notify_all();
   });
   auto wait_for_stop = [&]() -> asio::awaitable<void> {
     while (!stopping || live_sessions > 0) co_await sessions_changed.wait();
+    co_await listener->stop_after_answers(options.shutdown_grace);
     if (shared_child) co_await shared_child->stop(options.shutdown_grace);
     if (modern_upstream) co_await modern_upstream->stop(options.shutdown_grace);
   };

@@ -1,8 +1,9 @@
 // Faults, with a real SDK client in front and a real SDK server behind that misbehaves
 // on request: garbage and a line of 100 MB on its stdout, an answer of 100 MB, a flood
 // of notifications, a call it never answers; SIGTERM to Sluice while calls are held for
-// approval; a client that goes away with calls held and in flight; the audit log's
-// disk full (RLIMIT_FSIZE) or its file removed mid-run. The session survives what it
+// approval, on stdio and over HTTP (a 2025 session and 2026-07-28 requests); a client
+// that goes away with calls held and in flight; the audit log's disk full
+// (RLIMIT_FSIZE) or its file removed mid-run. The session survives what it
 // can, answers what can be answered, holds no more memory than its limits allow,
 // recovers when the fault ends, and the audit log verifies.
 import { describe, it } from 'node:test';
@@ -12,9 +13,11 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { connectClient, fixtureServer, sanitized, sluiceBin, throughSluice } from '../support/harness.mjs';
+import { connectClient, fixtureServer, sanitized, sluiceBin, startSluiceHttp, throughSluice } from '../support/harness.mjs';
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
@@ -218,6 +221,91 @@ describe('SIGTERM to Sluice while calls are held for approval and one is in flig
     ]);
     assert.doesNotMatch(peer.stderr.join(''), /hostile-server: call echo/);
     assertVerifies(peer.setup);
+  });
+});
+
+// A 2026-07-28 tools/call POSTed as is (no session); resolves with its JSON-RPC answer,
+// from a JSON body or the request's event stream.
+async function modernCall(url, name, args) {
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  };
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2026-07-28',
+      'Mcp-Method': 'tools/call',
+      'Mcp-Name': name,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args, _meta: meta } }),
+  });
+  const body = await response.text();
+  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) return JSON.parse(body);
+  const messages = [...body.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]));
+  return messages.find((m) => m.id === 1);
+}
+
+describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 requests hold calls', () => {
+  it('answers each held call "cancelled" and each call in flight "shutting down", then exits 0 with a log that verifies', async () => {
+    const setup = auditedSetup();
+    writeFileSync(
+      setup.config,
+      `audit:\n  path: ${setup.db}\napproval:\n  hold: wait\npolicy:\n  default: allow\n  rules:\n` +
+        '    - { name: held, match: { tool: pods_delete }, action: require_approval }\n',
+    );
+    const proxy = await startSluiceHttp(fixtureServer('dual-era-server.mjs'), ['--config', setup.config]);
+    // Resolves once Sluice's stderr (which carries the upstream's) shows `pattern`.
+    const sluiceLogged = (pattern) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${pattern} not logged within 15 s`)), 15000);
+        const check = () => {
+          if (!pattern.test(proxy.stderr())) return;
+          clearTimeout(timer);
+          proxy.child.stderr.off('data', check);
+          resolve();
+        };
+        proxy.child.stderr.on('data', check);
+        check();
+      });
+    const legacy = new Client({ name: 'legacy', version: '1.0.0' });
+    await legacy.connect(new StreamableHTTPClientTransport(proxy.url));
+    const legacyHeld = outcome(legacy.callTool({ name: 'pods_delete', arguments: { name: 'legacy' } }));
+    const legacyInFlight = outcome(legacy.callTool({ name: 'wait_for_cancel', arguments: { tag: 'legacy' } }));
+    const modernHeld = modernCall(proxy.url, 'pods_delete', { name: 'modern' });
+    const modernInFlight = modernCall(proxy.url, 'wait_for_cancel', { tag: 'modern' });
+    await pending(setup, 2);
+    await sluiceLogged(/call wait_for_cancel \{"tag":"legacy"\}/);
+    await sluiceLogged(/call wait_for_cancel \{"tag":"modern"\}/);
+    const started = Date.now();
+    const code = await proxy.stop();
+    const stopped = Date.now() - started;
+    await legacy.close();
+    const cancelled = /^Approval request [0-9a-f-]+ was cancelled \(Sluice is shutting down\)\. The call was not run\.$/;
+    const held = await legacyHeld;
+    assert.equal(held.result?.isError, true, JSON.stringify(held));
+    assert.match(text(held.result), cancelled);
+    const modern = await modernHeld;
+    assert.equal(modern.result?.isError, true, JSON.stringify(modern));
+    assert.match(text(modern.result), cancelled);
+    const inFlight = await legacyInFlight;
+    assert.equal(inFlight.error?.code, -31005, JSON.stringify(inFlight));
+    assert.match(inFlight.error.message, /Sluice is shutting down/);
+    const modernFlight = await modernInFlight;
+    assert.equal(modernFlight.error?.code, -31005, JSON.stringify(modernFlight));
+    assert.match(modernFlight.error.message, /^Sluice is shutting down/);
+    assert.equal(code, 0, proxy.stderr());
+    // Well inside --shutdown-grace (5 s): nothing waited for a deadline.
+    assert.ok(stopped < 4000, `Sluice took ${stopped} ms to exit`);
+    assert.doesNotMatch(proxy.stderr(), /answers not written|dual-era-server: call pods_delete/);
+    assert.deepEqual(approvals(setup).map((r) => [r.state, r.comment]), [
+      ['cancelled', 'Sluice is shutting down'],
+      ['cancelled', 'Sluice is shutting down'],
+    ]);
+    assertVerifies(setup);
   });
 });
 
