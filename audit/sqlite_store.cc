@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -384,6 +386,23 @@ void SqliteStore::recover_file() {
 }
 
 void SqliteStore::restore_removed_file() {
+  // Several Sluices sharing the log all see it gone. One restores it, under this lock,
+  // and the others find it back: had one of them removed the -wal and -shm below after
+  // another had linked the restored file into place and opened it, that file's WAL
+  // would be lost and the log malformed. The lock file stays: unlinking a lock file
+  // lets two holders in.
+  const int lock = ::open((path_ + ".restore-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) {
+    const int error = errno;
+    if (lock >= 0) ::close(lock);
+    fail("the audit log file was removed while Sluice had it open, and it cannot be restored there (" +
+         std::string(std::strerror(error)) + "); calls are refused until it can");
+  }
+  struct LockRelease {
+    int fd;
+    ~LockRelease() { ::close(fd); }
+  } release{lock};
+  if (identity_of(path_) != FileIdentity{}) return;  // another Sluice restored it meanwhile
   // Copied from this connection (which still reads the removed file) under another
   // name, then linked into place: a reader never sees half a log, and a file someone
   // else put there meanwhile is not overwritten.
