@@ -16,7 +16,6 @@ const std::string kModernVersion = "2026-07-28";
 constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
-constexpr int kUnsupportedProtocolVersion = -32022;
 
 }  // namespace
 
@@ -48,7 +47,7 @@ bool McpServer::refuse_modern_envelope(const mcp::Message& message) {
     return true;
   }
   if (*version != kModernVersion) {
-    reply(mcp::Message::error(message.id(), kUnsupportedProtocolVersion, "Unsupported protocol version",
+    reply(mcp::Message::error(message.id(), mcp::unsupported_protocol_version, "Unsupported protocol version",
                               {{"supported", json::array({kModernVersion})}, {"requested", *version}}));
     return true;
   }

@@ -148,7 +148,9 @@ int error_code(const json& body) {
 
 // Codes only a 2026-07-28 server gives: HeaderMismatch, MissingRequiredClientCapability,
 // UnsupportedProtocolVersion.
-bool modern_error(int code) { return code == -32020 || code == -32021 || code == -32022; }
+bool modern_error(int code) {
+  return code == header_mismatch || code == missing_client_capability || code == unsupported_protocol_version;
+}
 
 http::request<http::string_body> make_request(const State& state, http::verb verb, std::string body,
                                               const std::vector<MirroredHeader>& mirrored = {}) {

@@ -114,10 +114,6 @@ Response rpc_error(const Request& request, http::status status, int code, std::s
   return response;
 }
 
-// The codes 2026-07-28 gives the checks a server makes of a request before it runs.
-constexpr int header_mismatch = -32020;
-constexpr int missing_client_capability = -32021;
-constexpr int unsupported_protocol_version = -32022;
 constexpr int invalid_params = -32602;
 constexpr int method_not_found = -32601;
 
@@ -553,16 +549,10 @@ class HttpListener::Connection {
     while (!stream->json_answer() && stream->next_seq() == stream->first_held() && !stream->finished()) {
       co_await stream->changed().wait();
     }
-    const auto first = stream->first_held();
-    if (stream->json_answer() || !stream->finished() || stream->next_seq() != first + 1) {
-      co_return co_await serve(request, session, stream, first);
+    if (stream->json_answer() || !stream->finished() || !stream->has_sole_message()) {
+      co_return co_await serve(request, session, stream, stream->first_held());
     }
-    SseDecoder decoder(listener_.options_.session_limits.max_message_bytes);
-    SseDecoder::Event event;
-    decoder.feed(stream->event(first));
-    decoder.next(event);
-    stream->mark_written(first + 1);
-    co_return co_await write_json(request, session, std::move(event.data));
+    co_return co_await write_json(request, session, stream->take_sole_message());
   }
 
   // Whether the client of a modern request hung up while it waited for the answer.

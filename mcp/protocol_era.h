@@ -24,6 +24,13 @@ std::string_view to_string(ProtocolEra era);
 // The request `_meta` key that makes a request modern.
 inline constexpr std::string_view protocol_version_meta_key = "io.modelcontextprotocol/protocolVersion";
 inline constexpr std::string_view client_capabilities_meta_key = "io.modelcontextprotocol/clientCapabilities";
+
+// The errors 2026-07-28 gives the checks a server makes of a request before it runs it
+// (on HTTP each is a 400): its headers do not mirror its body, it needs a capability the
+// client did not declare, or its version is not one the server speaks.
+inline constexpr int header_mismatch = -32020;
+inline constexpr int missing_client_capability = -32021;
+inline constexpr int unsupported_protocol_version = -32022;
 // The `_meta` key of every message on a subscriptions/listen stream: the listen request's id.
 inline constexpr std::string_view subscription_id_meta_key = "io.modelcontextprotocol/subscriptionId";
 
