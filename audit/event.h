@@ -38,7 +38,9 @@ struct AuditEvent {
   nlohmann::json data;
 };
 
-// The event as a JSON object with its sequence number and time; empty fields left out.
-nlohmann::json to_record(const AuditEvent& event, std::int64_t seq, const std::string& time);
+// The event's record with its sequence number and time, as the canonical JSON text
+// (mcp::canonical_json) of an object whose empty fields are left out: what the log
+// stores and hashes (docs/audit-format.md).
+std::string record_text(const AuditEvent& event, std::int64_t seq, const std::string& time);
 
 }  // namespace sluice::audit

@@ -506,7 +506,7 @@ std::vector<StoredEvent> SqliteStore::append_locked(const std::vector<AuditEvent
       StoredEvent row;
       row.seq = ++seq;
       row.time = audit_time_now();
-      row.record = mcp::canonical_json(to_record(event, row.seq, row.time));
+      row.record = record_text(event, row.seq, row.time);
       row.leaf = leaf_hash(row.record);
       row.chain = chain_hash(chain, row.leaf);
       chain = row.chain;

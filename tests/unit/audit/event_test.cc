@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "mcp/digest.h"
+
 namespace sluice::audit {
 namespace {
 
@@ -12,10 +14,15 @@ using json = nlohmann::json;
 
 constexpr const char* time_text = "2024-05-06T07:08:09.123456Z";
 
+json to_record(const AuditEvent& event, std::int64_t seq, const std::string& time) {
+  return json::parse(record_text(event, seq, time));
+}
+
 TEST_CASE("a record carries its seq, time and kind, and leaves out every empty field") {
   AuditEvent event;
   event.kind = "session";
-  REQUIRE(to_record(event, 3, time_text) == json{{"seq", 3}, {"time", time_text}, {"kind", "session"}});
+  REQUIRE(record_text(event, 3, time_text) ==
+          mcp::canonical_json(json{{"seq", 3}, {"time", time_text}, {"kind", "session"}}));
 }
 
 TEST_CASE("a record carries every field that is set, under its documented name") {
@@ -42,7 +49,7 @@ TEST_CASE("a record carries every field that is set, under its documented name")
   event.latency_us = 1500;
   event.detail = "free text";
 
-  REQUIRE(to_record(event, 1, time_text) == json{{"seq", 1},
+  REQUIRE(record_text(event, 1, time_text) == mcp::canonical_json(json{{"seq", 1},
                                                  {"time", time_text},
                                                  {"kind", "decision"},
                                                  {"session", "s1"},
@@ -64,7 +71,7 @@ TEST_CASE("a record carries every field that is set, under its documented name")
                                                  {"result_size", 512},
                                                  {"summary", {{"text", "deleted"}}},
                                                  {"latency_us", 1500},
-                                                 {"detail", "free text"}});
+                                                 {"detail", "free text"}}));
 }
 
 TEST_CASE("a record keeps a JSON-RPC id whenever it is not null, even a falsy one") {
@@ -113,6 +120,33 @@ TEST_CASE("a record keeps arguments and a summary that are empty but present") {
   const auto record = to_record(event, 1, time_text);
   REQUIRE(record.at("arguments") == json::object());
   REQUIRE(record.at("summary") == json::array());
+}
+
+TEST_CASE("a record's text is canonical JSON, whatever its strings hold") {
+  AuditEvent event;
+  event.kind = "decision";
+  event.data = {{"note", "line one\nline two"}};
+  event.id = "id-1";
+  json expected = {{"seq", 7}, {"time", time_text}, {"kind", "decision"}, {"data", event.data}, {"id", "id-1"}};
+  SECTION("quotes, backslashes and control characters are escaped") {
+    event.reason = "a \"quoted\" path C:\\x\ttab\x01\x1f end";
+    expected["reason"] = event.reason;
+  }
+  SECTION("UTF-8 is kept as it is") {
+    event.detail = "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80";
+    expected["detail"] = event.detail;
+  }
+  SECTION("bytes that are not UTF-8 are replaced as canonical_json replaces them") {
+    event.tool = "bad \xff\xfe and cut \xe2\x82";
+    expected["tool"] = event.tool;
+  }
+  SECTION("DEL and the other printable ASCII need no escape") {
+    event.principal = std::string("~!@#$%^&*()_+{}|:<>?`-=[];',./ \x7f");
+    expected["principal"] = event.principal;
+  }
+  const auto text = record_text(event, 7, time_text);
+  REQUIRE(text == mcp::canonical_json(expected));
+  REQUIRE(text == mcp::canonical_json(json::parse(text)));
 }
 
 }  // namespace

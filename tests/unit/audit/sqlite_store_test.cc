@@ -233,7 +233,7 @@ TEST_CASE("a stored record is canonical JSON of the event with its seq and time"
   REQUIRE(record.at("time") == json(row.time));
   REQUIRE(record.at("tool") == json("get_pods"));
   REQUIRE(record.at("decision") == json("deny"));
-  REQUIRE(record == to_record(decision("get_pods", "deny"), 2, row.time));
+  REQUIRE(row.record == record_text(decision("get_pods", "deny"), 2, row.time));
 
   SECTION("and the row's indexed columns are copies of its fields") {
     const auto stored = store.event(2);
