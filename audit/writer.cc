@@ -61,10 +61,11 @@ void AuditWriter::enqueue(Item item) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    // The writer waits for a first item, then for one that somebody waits for:
-    // other items do not wake it twice (a wake-up costs the loop's core a context
-    // switch, and a group of its own costs a transaction).
-    wake = queue_.empty() || item.done != nullptr;
+    // An item somebody waits for wakes the writer; others only when it sleeps without
+    // a deadline, and then only the first: a lingering writer takes them with its
+    // next group anyway (a wake-up costs the loop's core a context switch, and a
+    // group of its own costs a transaction).
+    wake = item.done != nullptr || (idle_ && queue_.empty());
     if (item.done) ++awaited_;
     queue_.push_back(std::move(item));
   }
@@ -123,27 +124,36 @@ void AuditWriter::run() {
     std::deque<Item> group;
     {
       std::unique_lock lock(mutex_);
-      const auto ready = [this] { return stopping_ || !queue_.empty(); };
-      if (checkpoints_.signer && rows_since_checkpoint_ > 0) {
-        // A quiet log is still checkpointed within the interval.
-        if (!wake_.wait_until(lock, last_checkpoint_ + checkpoints_.interval, ready)) {
+      const auto awaited = [this] { return stopping_ || awaited_ > 0; };
+      // After a group the writer lingers: what is recorded meanwhile (a call's
+      // outcome) rides with the next commit somebody waits for (the next call's
+      // decision), and wakes nobody.
+      wake_.wait_for(lock, record_delay, awaited);
+      if (queue_.empty()) {
+        const auto ready = [this] { return stopping_ || !queue_.empty(); };
+        idle_ = true;
+        bool quiet_interval_over = false;
+        if (checkpoints_.signer && rows_since_checkpoint_ > 0) {
+          // A quiet log is still checkpointed within the interval.
+          quiet_interval_over = !wake_.wait_until(lock, last_checkpoint_ + checkpoints_.interval, ready);
+        } else {
+          wake_.wait(lock, ready);
+        }
+        idle_ = false;
+        if (quiet_interval_over) {
           lock.unlock();
           checkpoint(true);
           continue;
         }
-      } else {
-        wake_.wait(lock, ready);
-      }
-      if (queue_.empty()) {
-        // Stopping, and everything is written: a last checkpoint attests all of it.
-        lock.unlock();
-        checkpoint(true);
-        return;
-      }
-      // Nobody waits for what has queued: give a commit somebody waits for a moment
-      // to come, so that both share one transaction.
-      if (awaited_ == 0 && !stopping_) {
-        wake_.wait_for(lock, record_delay, [this] { return stopping_ || awaited_ > 0; });
+        if (queue_.empty()) {
+          // Stopping, and everything is written: a last checkpoint attests all of it.
+          lock.unlock();
+          checkpoint(true);
+          return;
+        }
+        // Nobody waits for what has queued: give a commit somebody waits for a moment
+        // to come, so that both share one transaction.
+        if (!awaited()) wake_.wait_for(lock, record_delay, awaited);
       }
       group.swap(queue_);
       awaited_ = 0;

@@ -90,6 +90,7 @@ class AuditWriter {
   std::condition_variable wake_;
   std::deque<Item> queue_;
   std::size_t awaited_ = 0;  // items in queue_ that somebody waits for
+  bool idle_ = false;        // the writer sleeps until an item comes
   bool stopping_ = false;
   std::string last_error_;
   std::atomic<bool> healthy_{true};
