@@ -13,6 +13,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <random>
+#include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -94,7 +97,30 @@ namespace {
 // 'SLCE': marks the file as a Sluice audit log (PRAGMA application_id).
 constexpr int application_id = 0x534C4345;
 constexpr int schema_version = 2;
-constexpr int busy_timeout_ms = 5000;
+constexpr std::chrono::milliseconds busy_timeout{5000};
+
+// Called by SQLite while another connection holds the lock it needs; `tries` counts
+// the calls for this wait. SQLite's own handler (sqlite3_busy_timeout) sleeps 1, 2,
+// 5, 10, … and then 100 ms between tries: a writer that has waited long tries far
+// less often than one that has just come, so with many Sluices on one log the
+// newcomers take the lock again and again and the oldest waiters run out of time
+// (256 `sluice run` on one file refused calls with "database is locked"). Here every
+// waiter tries at the same rate, a few milliseconds apart with jitter, so that each
+// release goes to any waiter alike; the wait is still bounded by busy_timeout.
+int wait_for_lock(void* context, int tries) {
+  using std::chrono::milliseconds;
+  auto& since = *static_cast<std::chrono::steady_clock::time_point*>(context);
+  const auto now = std::chrono::steady_clock::now();
+  if (tries == 0) since = now;
+  const auto left = busy_timeout - (now - since);
+  if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+  thread_local std::minstd_rand random{std::random_device{}()};
+  // The first tries come quickly: most locks are held for a single commit.
+  const auto pause =
+      tries < 3 ? milliseconds(1 << tries) : milliseconds(std::uniform_int_distribution<int>(2, 12)(random));
+  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, left));
+  return 1;
+}
 
 constexpr const char* schema = R"sql(
 CREATE TABLE events (
@@ -202,7 +228,7 @@ void SqliteStore::open() {
     throw StoreError(path_ + ": cannot open the audit log: " + why);
   }
   try {
-    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    sqlite3_busy_handler(db_, wait_for_lock, &busy_since_);
     // Each statement is finished before the next: an unfinished one keeps a read
     // transaction open, and journal_mode cannot change inside one.
     const auto number = [this](const char* sql) {
@@ -274,6 +300,9 @@ SqliteStore::~SqliteStore() { close(); }
 void SqliteStore::close() {
   select_head_.reset();
   insert_event_.reset();
+  begin_.reset();
+  commit_.reset();
+  head_version_ = -1;
   if (db_ != nullptr && identity_of(path_) != file_identity_) {
     // The WAL this connection used was removed with its file: SQLite would delete the
     // WAL by name on close, which is now the WAL of the file at the path.
@@ -346,26 +375,51 @@ void SqliteStore::load_head() {
   }
 }
 
+void SqliteStore::run_kept(std::unique_ptr<Statement>& kept, const char* sql) {
+  if (!kept) kept = std::make_unique<Statement>(db_, sql);
+  const Statement::Use use(*kept);
+  kept->step();
+}
+
+void SqliteStore::begin_immediate() { run_kept(begin_, "BEGIN IMMEDIATE"); }
+
+void SqliteStore::commit() {
+  run_kept(commit_, "COMMIT");
+  head_version_ = pager_version();
+}
+
+std::int64_t SqliteStore::pager_version() const {
+  unsigned int version = 0;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK) return -1;
+  return version;
+}
+
 void SqliteStore::begin_append() {
   // IMMEDIATE takes the write lock up front, so that busy_timeout applies
   // instead of a deadlock-avoiding SQLITE_BUSY halfway through.
   if (db_ == nullptr) open();  // a recovery that failed halfway
-  execute("BEGIN IMMEDIATE");
+  // Known only until this transaction ends well (commit() sets it again): a failed
+  // one leaves head_seq_ ahead of the file.
+  const auto known_version = std::exchange(head_version_, -1);
+  begin_immediate();
+  bool reload = known_version < 0 || pager_version() != known_version;
   // A log file removed (or replaced) under a running Sluice would still take appends,
   // into an inode nobody can read any more: those rows would be lost without a word.
   if (identity_of(path_) != file_identity_) {
     execute("ROLLBACK");
     recover_file();
-    execute("BEGIN IMMEDIATE");
+    begin_immediate();
+    reload = true;
   }
   // Another writer may have appended since we last looked, or sealed the file:
   // then the log goes on in its successor (`sluice audit seal`), where the seal
-  // created it with its first row before releasing this file's lock.
-  load_head();
+  // created it with its first row before releasing this file's lock. When no other
+  // connection has committed since our last commit, the head is the one we wrote.
+  if (reload) load_head();
   if (head_successor_.empty()) return;
   execute("ROLLBACK");
   follow_seals();
-  execute("BEGIN IMMEDIATE");
+  begin_immediate();
   load_head();
 }
 
@@ -479,7 +533,7 @@ std::vector<StoredEvent> SqliteStore::append(const std::vector<AuditEvent>& even
     begin_append();
     auto stored = append_locked(events, pins);
     for (const auto& approval : approvals) put_approval(approval);
-    execute("COMMIT");
+    commit();
     return stored;
   } catch (const StoreError& e) {
     rollback();
@@ -542,6 +596,7 @@ std::vector<StoredEvent> SqliteStore::append_locked(const std::vector<AuditEvent
     }
     head_seq_ = seq;
     head_chain_ = chain;
+    if (!events.empty()) head_kind_ = events.back().kind;
   }
   return stored;
 }
@@ -634,7 +689,7 @@ std::optional<StoredEvent> SqliteStore::append_checkpoint(const NoteSigner& sign
   try {
     begin_append();
     auto row = checkpoint_locked(signer);
-    execute("COMMIT");
+    commit();
     return row;
   } catch (const StoreError& e) {
     rollback();
@@ -770,7 +825,7 @@ VoteOutcome SqliteStore::vote(const std::string& id, const Approver& approver, b
     }
     append_locked({approval_event(*request, approver.name, what)}, {});
     put_approval(*request);
-    execute("COMMIT");
+    commit();
     return {error, request};
   } catch (const StoreError& e) {
     rollback();

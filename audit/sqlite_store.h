@@ -2,6 +2,7 @@
 // and the tool pins. One object is one connection, used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -141,6 +142,15 @@ class SqliteStore {
   void load_head();
   // BEGIN IMMEDIATE on the file that takes appends now, following seals.
   void begin_append();
+  void begin_immediate();
+  // COMMIT, remembering the pager's version: an append finds the head it wrote
+  // unless another connection has committed since.
+  void commit();
+  // Steps a statement prepared once per connection.
+  void run_kept(std::unique_ptr<Statement>& kept, const char* sql);
+  // SQLITE_FCNTL_DATA_VERSION: changes with every commit to the file, this
+  // connection's or another's (PRAGMA data_version does not count our own).
+  [[nodiscard]] std::int64_t pager_version() const;
   // The file at path_ is no longer the one open (removed, or replaced): a removed one
   // is restored from this connection's copy, then the file at the path is taken on if
   // it is this log with every row this connection knows. Throws StoreError if not.
@@ -177,7 +187,11 @@ class SqliteStore {
   // Prepared once per connection rather than once per group commit.
   std::unique_ptr<Statement> select_head_;
   std::unique_ptr<Statement> insert_event_;
+  std::unique_ptr<Statement> begin_;
+  std::unique_ptr<Statement> commit_;
+  std::int64_t head_version_ = -1;  // pager_version() when head_* were last right; -1: unknown
   bool wal_by_hand_ = false;
+  std::chrono::steady_clock::time_point busy_since_;  // when the current wait for a lock began
   int wal_pages_ = 0;
 };
 
