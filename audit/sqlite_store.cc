@@ -28,7 +28,11 @@ namespace sluice::audit {
 // A prepared statement, finalized on every path.
 class Statement {
  public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+  // `borrowed`: the values bound are read in place, not copied first; for a statement
+  // stepped and reset while they live.
+  enum class Binding { copied, borrowed };
+  Statement(sqlite3* db, const std::string& sql, Binding binding = Binding::copied)
+      : db_(db), lifetime_(binding == Binding::borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) {
       throw StoreError(std::string("cannot prepare a statement: ") + sqlite3_errmsg(db));
     }
@@ -38,7 +42,7 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   void bind(int index, const std::string& text) {
-    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), lifetime_));
   }
   void bind_optional(int index, const std::string& text) {
     if (text.empty()) {
@@ -48,7 +52,7 @@ class Statement {
     }
   }
   void bind_blob(int index, const std::string& bytes) {
-    check(sqlite3_bind_blob(statement_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT));
+    check(sqlite3_bind_blob(statement_, index, bytes.data(), static_cast<int>(bytes.size()), lifetime_));
   }
   void bind(int index, std::int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
 
@@ -89,6 +93,7 @@ class Statement {
     if (rc != SQLITE_OK) throw StoreError(sqlite3_errmsg(db_));
   }
   sqlite3* db_;
+  sqlite3_destructor_type lifetime_;
   sqlite3_stmt* statement_ = nullptr;
 };
 
@@ -552,7 +557,8 @@ std::vector<StoredEvent> SqliteStore::append_locked(const std::vector<AuditEvent
       insert_event_ = std::make_unique<Statement>(
           db_,
           "INSERT INTO events (seq, time, kind, session, principal, tool, decision, record, leaf, chain) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+          Statement::Binding::borrowed);
     }
     auto& insert = *insert_event_;
     const Statement::Use use(insert);
