@@ -332,7 +332,9 @@ void SqliteStore::checkpoint_wal_by_hand() {
 }
 
 void SqliteStore::checkpoint_wal() {
-  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK) {
+  const int result = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  // BUSY: another connection (another Sluice on this log) is checkpointing it now.
+  if (result != SQLITE_OK && result != SQLITE_BUSY) {
     fail(std::string("cannot checkpoint the WAL: ") + sqlite3_errmsg(db_));
   }
   wal_pages_ = 0;
