@@ -13,8 +13,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <random>
-#include <thread>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -102,30 +100,7 @@ namespace {
 // 'SLCE': marks the file as a Sluice audit log (PRAGMA application_id).
 constexpr int application_id = 0x534C4345;
 constexpr int schema_version = 2;
-constexpr std::chrono::milliseconds busy_timeout{5000};
-
-// Called by SQLite while another connection holds the lock it needs; `tries` counts
-// the calls for this wait. SQLite's own handler (sqlite3_busy_timeout) sleeps 1, 2,
-// 5, 10, … and then 100 ms between tries: a writer that has waited long tries far
-// less often than one that has just come, so with many Sluices on one log the
-// newcomers take the lock again and again and the oldest waiters run out of time
-// (256 `sluice run` on one file refused calls with "database is locked"). Here every
-// waiter tries at the same rate, a few milliseconds apart with jitter, so that each
-// release goes to any waiter alike; the wait is still bounded by busy_timeout.
-int wait_for_lock(void* context, int tries) {
-  using std::chrono::milliseconds;
-  auto& since = *static_cast<std::chrono::steady_clock::time_point*>(context);
-  const auto now = std::chrono::steady_clock::now();
-  if (tries == 0) since = now;
-  const auto left = busy_timeout - (now - since);
-  if (left <= std::chrono::steady_clock::duration::zero()) return 0;
-  thread_local std::minstd_rand random{std::random_device{}()};
-  // The first tries come quickly: most locks are held for a single commit.
-  const auto pause =
-      tries < 3 ? milliseconds(1 << tries) : milliseconds(std::uniform_int_distribution<int>(2, 12)(random));
-  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, left));
-  return 1;
-}
+constexpr int busy_timeout_ms = 5000;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE events (
@@ -233,7 +208,7 @@ void SqliteStore::open() {
     throw StoreError(path_ + ": cannot open the audit log: " + why);
   }
   try {
-    sqlite3_busy_handler(db_, wait_for_lock, &busy_since_);
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
     // Each statement is finished before the next: an unfinished one keeps a read
     // transaction open, and journal_mode cannot change inside one.
     const auto number = [this](const char* sql) {

@@ -2,7 +2,6 @@
 // and the tool pins. One object is one connection, used by one thread at a time.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -191,7 +190,6 @@ class SqliteStore {
   std::unique_ptr<Statement> commit_;
   std::int64_t head_version_ = -1;  // pager_version() when head_* were last right; -1: unknown
   bool wal_by_hand_ = false;
-  std::chrono::steady_clock::time_point busy_since_;  // when the current wait for a lock began
   int wal_pages_ = 0;
 };
 
