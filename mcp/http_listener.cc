@@ -666,7 +666,7 @@ class HttpListener::Connection {
       response.prepare_payload();
       co_return co_await write(std::move(response));
     }
-    auto body = stream.event(stream.first_held());
+    auto body = stream.message(stream.first_held());
     stream.mark_written(stream.next_seq());
     co_return co_await write_json(request, session, std::move(body));
   }
@@ -704,7 +704,7 @@ class HttpListener::Connection {
         seq = stream.first_held();
       }
       while (seq < stream.next_seq()) {
-        const auto& event = stream.event(seq);
+        const auto event = stream.event(seq);
         stream_.expires_after(write_deadline);
         co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)),
                                    asio::redirect_error(asio::use_awaitable, ec));
