@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include "mcp/digest.h"
+#include "mcp/json_check.h"
+#include "mcp/json_members.h"
 #include "mcp/http_stream.h"
 #include "mcp/protocol_era.h"
 #include "mcp/request_headers.h"
@@ -126,6 +128,54 @@ Response unsupported_version(const Request& request, const json& id, const json&
   data["requested"] = requested;
   return rpc_error(request, http::status::bad_request, unsupported_protocol_version,
                    "Unsupported protocol version " + requested.dump(), id, data);
+}
+
+// The value of each member of an object's text, parsed; nullopt when one does not parse.
+std::optional<json> parsed_members(const std::vector<JsonMember>& members, std::string_view skipped = {}) {
+  json object = json::object();
+  for (const auto& [key, text] : members) {
+    if (key == skipped) continue;
+    auto value = json::parse(text, nullptr, false);
+    if (value.is_discarded()) return std::nullopt;
+    object[std::string(key)] = std::move(value);  // a repeated key: the last, as the parser keeps it
+  }
+  return object;
+}
+
+// A request's or notification's body with what the listener reads of it parsed
+// (everything but the arguments of a tools/call whose tool declares no Mcp-Param
+// header), or nullopt. The arguments stand as an empty object: only the proxy's
+// session, which parses the body again, reads them.
+std::optional<json> request_outline(std::string_view body, const ToolHeaderMap& tools) {
+  const auto members = object_members(body);
+  if (!members || !member_value(*members, "method")) return std::nullopt;
+  const auto params_text = member_value(*members, "params");
+  const auto fields = params_text ? object_members(*params_text) : std::nullopt;
+  if (!fields) return std::nullopt;
+  auto outline = parsed_members(*members, "params");
+  auto params = parsed_members(*fields, "arguments");
+  if (!outline || !params) return std::nullopt;
+  if (const auto arguments = member_value(*fields, "arguments")) {
+    const auto& name = (*params)["name"];
+    const bool read = (*outline)["method"] != "tools/call" || !name.is_string() ||
+                      tools.bindings(name.get_ref<const std::string&>()) != nullptr;
+    auto value = read ? json::parse(*arguments, nullptr, false) : json::object();
+    if (value.is_discarded()) return std::nullopt;
+    (*params)["arguments"] = std::move(value);
+  }
+  (*outline)["params"] = std::move(*params);
+  return outline;
+}
+
+// A POST body as the listener reads it: parsed, or for a plainly valid request with
+// bulky arguments (a tool call's) its outline, which parse_frame checks for what a
+// JSON-RPC message must be as it would check the whole. The session parses the body
+// in full anyway; a second full parse here doubled the cost of a large call.
+Parsed read_post_body(const std::string& body, const ParseLimits& limits, const ToolHeaderMap& tools) {
+  if (body.size() <= limits.max_message_bytes && plainly_valid_json(body, limits.max_depth)) {
+    if (const auto outline = request_outline(body, tools)) return parse_frame(outline->dump(), limits);
+  }
+  return parse_frame(body, limits);
 }
 
 // A 2026-07-28 request or notification: `server/discover`, or one that claims the
@@ -285,12 +335,30 @@ class HttpListener::Connection {
       buffer.commit(read);
     }
     stream_.expires_after(options.header_timeout);
-    co_await http::async_read_header(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return ec;
-    stream_.expires_after(options.body_timeout);
-    co_await http::async_read(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    parser.eager(true);
+    bool body_timed = false;
+    while (!parser.is_done()) {
+      if (!body_timed && parser.is_header_done()) {
+        stream_.expires_after(options.body_timeout);
+        body_timed = true;
+      }
+      make_room(buffer);
+      co_await http::async_read_some(stream_, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+    }
     stream_.expires_never();
     co_return ec;
+  }
+
+  // Room in the buffer for what the socket holds already. Beast reads into the buffer's
+  // free capacity (at least 512 bytes, at most 64 KiB), and the buffer grows by
+  // doubling, so a 1 KiB request took three reads and a 1 MiB one over twenty, each a
+  // pass of the loop and a timer armed. The room is only for bytes that have arrived:
+  // a client that announces a large body and sends nothing holds no memory for it.
+  void make_room(beast::flat_buffer& buffer) {
+    boost::system::error_code ec;
+    const auto waiting = stream_.tcp().socket().available(ec);
+    if (!ec && waiting > buffer.capacity() - buffer.size()) buffer.reserve(buffer.size() + waiting);
   }
 
   // Answers a request that could not be read, and closes: 431, 413 or 400 for what
@@ -415,7 +483,7 @@ class HttpListener::Connection {
       co_return co_await write(rpc_error(request, http::status::unsupported_media_type, -32600,
                                          "Unsupported Media Type: the body must be application/json"));
     }
-    auto parsed = parse_frame(request.body(), listener_.options_.parse_limits);
+    auto parsed = read_post_body(request.body(), listener_.options_.parse_limits, listener_.tool_headers_);
     if (const auto* malformed = std::get_if<Malformed>(&parsed)) {
       auto response = plain(request, http::status::bad_request);
       response.set(http::field::content_type, "application/json");
@@ -666,7 +734,7 @@ class HttpListener::Connection {
       response.prepare_payload();
       co_return co_await write(std::move(response));
     }
-    auto body = stream.event(stream.first_held());
+    auto body = stream.message(stream.first_held());
     stream.mark_written(stream.next_seq());
     co_return co_await write_json(request, session, std::move(body));
   }
@@ -704,7 +772,7 @@ class HttpListener::Connection {
         seq = stream.first_held();
       }
       while (seq < stream.next_seq()) {
-        const auto& event = stream.event(seq);
+        const auto event = stream.event(seq);
         stream_.expires_after(write_deadline);
         co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)),
                                    asio::redirect_error(asio::use_awaitable, ec));

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/json_members.h"
 #include "mcp/random_id.h"
 #include "mcp/sse.h"
 
@@ -32,6 +33,35 @@ void summarize_message(const Message& message, PostSummary& summary) {
   }
 }
 
+// What send() and route() read of an outgoing message: the message with only its id,
+// its method and the params or result that routing needs parsed (the others stand as
+// empty objects); a batch in full; discarded when it is not JSON.
+json outline(std::string_view message) {
+  const auto members = object_members(message);
+  if (!members) return json::parse(message, nullptr, false);
+  json body = json::object();
+  const auto method = member_value(*members, "method");
+  if (method) body["method"] = json::parse(*method, nullptr, false);
+  if (const auto id = member_value(*members, "id")) body["id"] = json::parse(*id, nullptr, false);
+  if (const auto params = member_value(*members, "params")) {
+    // Routing reads the params of a progress notification only.
+    const bool progress = body.contains("method") && body["method"] == "notifications/progress";
+    body["params"] = progress ? json::parse(*params, nullptr, false) : json::object();
+  }
+  if (const auto result = member_value(*members, "result")) {
+    // Read only for what route() and tool_headers_ look for in it: the version of an
+    // initialize result, the tools of a tools/list one.
+    const auto fields = object_members(*result);
+    const bool wanted = !fields || member_value(*fields, "protocolVersion") || member_value(*fields, "tools");
+    body["result"] = wanted ? json::parse(*result, nullptr, false) : json::object();
+  }
+  if (member_value(*members, "error")) body["error"] = json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (value.is_discarded()) return json(json::value_t::discarded);
+  }
+  return body;
+}
+
 }  // namespace
 
 PostSummary summarize_post(const Parsed& parsed) {
@@ -53,17 +83,15 @@ ServerStream::ServerStream(const asio::any_io_executor& executor, std::string id
 
 void ServerStream::push(std::string_view message) {
   if (finished_) return;
-  if (json_answer_) {
-    events_.emplace_back(message);
-  } else {
-    if (!message.empty()) ++messages_;
-    if (!message.empty() && messages_ == 1 && written_seq_ <= first_seq_) {
-      sole_message_.emplace(message);
-    } else if (!message.empty()) {
+  if (!json_answer_ && !message.empty()) {
+    ++messages_;
+    if (messages_ == 1 && written_seq_ <= first_seq_) {
+      sole_message_ = next_seq();
+    } else {
       sole_message_.reset();
     }
-    events_.push_back(encode_sse_event(id_ + "-" + std::to_string(next_seq()), message));
   }
+  events_.emplace_back(message);
   held_bytes_ += events_.back().size();
   trim();
   changed_.notify_all();
@@ -81,8 +109,18 @@ void ServerStream::mark_written(std::uint64_t seq) {
   changed_.notify_all();
 }
 
+std::string ServerStream::event(std::uint64_t seq) const {
+  if (json_answer_) return message(seq);
+  return encode_sse_event(id_ + "-" + std::to_string(seq), message(seq));
+}
+
 std::string ServerStream::take_sole_message() {
-  auto message = std::move(sole_message_).value();
+  // Moved out, not copied: no event of this stream reached a client, so none can
+  // resume from it.
+  auto& held = events_[sole_message_.value() - first_seq_];
+  held_bytes_ -= held.size();
+  auto message = std::move(held);
+  held.clear();
   mark_written(next_seq());
   return message;
 }
@@ -90,8 +128,9 @@ std::string ServerStream::take_sole_message() {
 void ServerStream::trim() {
   // Written events go first. Unwritten ones go only when the stream holds several
   // times its budget: a client that never comes back must not hold memory forever.
+  // A sole message stays, as the JSON answer it may still become.
   while (!events_.empty() && held_bytes_ > replay_bytes_ &&
-         (first_seq_ < written_seq_ || held_bytes_ > 4 * replay_bytes_)) {
+         (first_seq_ < written_seq_ || held_bytes_ > 4 * replay_bytes_) && sole_message_ != first_seq_) {
     if (first_seq_ >= written_seq_) {
       spdlog::warn("stream {}: dropped an event nobody read; the stream holds over {} bytes", id_,
                    4 * replay_bytes_);
@@ -229,9 +268,9 @@ asio::awaitable<std::optional<Frame>> HttpServerSession::receive() {
 
 void HttpServerSession::send(std::string message) {
   if (send_closed_) return;
-  // The proxy sends compact JSON it produced or checked itself; one that does not
-  // parse here has nowhere to go.
-  const auto body = json::parse(message, nullptr, false);
+  // The proxy sends JSON it produced or checked itself; one that does not parse here
+  // has nowhere to go.
+  const auto body = outline(message);
   if (body.is_discarded()) {
     spdlog::warn("http session {}: dropped an outgoing message that is not JSON", id_);
     return;

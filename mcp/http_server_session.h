@@ -55,8 +55,11 @@ class ServerStream {
   // are held.
   [[nodiscard]] std::uint64_t next_seq() const { return first_seq_ + events_.size(); }
   [[nodiscard]] std::uint64_t first_held() const { return first_seq_; }
-  // The encoded event (or, for a JSON answer, the message) with this sequence number.
-  [[nodiscard]] const std::string& event(std::uint64_t seq) const { return events_[seq - first_seq_]; }
+  // The message with this sequence number (empty for the priming event).
+  [[nodiscard]] const std::string& message(std::uint64_t seq) const { return events_[seq - first_seq_]; }
+  // The same as it goes out: an encoded SSE event, or for a JSON answer the message.
+  // Encoded when written, so that an answer that goes out as JSON is never encoded.
+  [[nodiscard]] std::string event(std::uint64_t seq) const;
   // Records that events before `seq` reached a connection; only those may be dropped
   // to keep within the replay budget.
   void mark_written(std::uint64_t seq);
@@ -93,8 +96,8 @@ class ServerStream {
   std::string id_;
   bool json_answer_;
   std::size_t replay_bytes_;
-  std::deque<std::string> events_;
-  std::optional<std::string> sole_message_;
+  std::deque<std::string> events_;  // the messages, encoded only when written
+  std::optional<std::uint64_t> sole_message_;  // its sequence number
   std::size_t messages_ = 0;
   std::size_t held_bytes_ = 0;
   std::uint64_t first_seq_ = 0;

@@ -1,10 +1,14 @@
 #include "proxy/shared_upstream.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "mcp/json_members.h"
 #include "mcp/protocol_era.h"
 
 namespace sluice::proxy {
@@ -23,6 +27,45 @@ mcp::json* subscription_of(mcp::Message& notification) {
   if (meta == params->end() || !meta->is_object()) return nullptr;
   const auto id = meta->find(mcp::subscription_id_meta_key);
   return id == meta->end() ? nullptr : &*id;
+}
+
+// Relaying a request or a response needs only its id changed; splicing the new id into
+// the text instead of parsing and re-serializing the whole message keeps a large
+// payload from costing two full passes of nlohmann's each way. Only a plain message
+// takes this way: one object, every key once (so that no JSON reader can see another
+// id than the one spliced), nothing else to rewrite. Everything else is parsed.
+
+bool unique_keys(const std::vector<mcp::JsonMember>& members) {
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    for (std::size_t j = i + 1; j < members.size(); ++j) {
+      if (members[i].key == members[j].key) return false;
+    }
+  }
+  return true;
+}
+
+// `text` with `value` (a view into it) replaced by `replacement`.
+std::string with_value(std::string_view text, std::string_view value, std::string_view replacement) {
+  const auto at = static_cast<std::size_t>(value.data() - text.data());
+  std::string out;
+  out.reserve(text.size() - value.size() + replacement.size());
+  out.append(text.substr(0, at)).append(replacement).append(text.substr(at + value.size()));
+  return out;
+}
+
+// The members of a plain message, or nullopt.
+std::optional<std::vector<mcp::JsonMember>> plain_members(std::string_view text) {
+  auto members = mcp::object_members(text);
+  if (!members || !unique_keys(*members)) return std::nullopt;
+  const auto version = mcp::member_value(*members, "jsonrpc");
+  if (!version || *version != R"("2.0")") return std::nullopt;
+  return members;
+}
+
+// A JSON-RPC id (a string or a number) from its text, or discarded.
+mcp::json id_of(std::string_view text) {
+  auto id = mcp::json::parse(text, nullptr, false);
+  return id.is_string() || id.is_number() ? id : mcp::json(mcp::json::value_t::discarded);
 }
 
 }  // namespace
@@ -117,6 +160,7 @@ asio::awaitable<void> SharedUpstream::run() {
                    limits_.max_message_bytes);
       continue;
     }
+    if (route_plain_response(frame->text)) continue;
     auto parsed = mcp::parse_frame(std::move(frame->text), limits_);
     if (auto* message = std::get_if<mcp::Message>(&parsed)) {
       from_upstream(std::move(*message));
@@ -129,7 +173,53 @@ asio::awaitable<void> SharedUpstream::run() {
   for (auto* port : ports_) port->wake();
 }
 
+bool SharedUpstream::forward_plain_request(Port& port, std::string_view wire) {
+  const auto members = plain_members(wire);
+  if (!members) return false;
+  const auto method = mcp::member_value(*members, "method");
+  const auto id = mcp::member_value(*members, "id");
+  if (!method || !id || mcp::json::parse(*method, nullptr, false) == "initialize") return false;
+  auto client_id = id_of(*id);
+  if (client_id.is_discarded()) return false;
+  if (const auto params = mcp::member_value(*members, "params")) {
+    const auto fields = mcp::object_members(*params);
+    if (!fields || !unique_keys(*fields)) return false;
+    if (const auto meta = mcp::member_value(*fields, "_meta")) {
+      // A progress token is rewritten too: parsed.
+      const auto entries = mcp::object_members(*meta);
+      if (!entries || mcp::member_value(*entries, "progressToken")) return false;
+    }
+  }
+  const mcp::json upstream_id = ++next_id_;
+  const auto key = mcp::id_key(upstream_id);
+  client_requests_[key] = ClientRequest{&port, std::move(client_id), upstream_id, next_id_};
+  upstream_.send(with_value(wire, *id, key));
+  return true;
+}
+
+bool SharedUpstream::route_plain_response(std::string_view text) {
+  const auto members = plain_members(text);
+  if (!members || mcp::member_value(*members, "method")) return false;
+  const auto id = mcp::member_value(*members, "id");
+  if (!id || mcp::member_value(*members, "result").has_value() == mcp::member_value(*members, "error").has_value()) {
+    return false;
+  }
+  const auto upstream_id = id_of(*id);
+  if (upstream_id.is_discarded()) return false;
+  const auto key = mcp::id_key(upstream_id);
+  const auto request = client_requests_.find(key);
+  // Unknown ids are warned about, and initialize's answer is kept, on the parsed way.
+  if (request == client_requests_.end() || key == initialize_upstream_key_) return false;
+  auto* port = request->second.port;
+  const auto client_id = mcp::id_key(request->second.id);
+  client_requests_.erase(request);
+  progress_tokens_.erase(key);
+  if (port != nullptr) port->deliver(with_value(text, *id, client_id));
+  return true;
+}
+
 void SharedUpstream::from_session(Port& port, std::string wire) {
+  if (forward_plain_request(port, wire)) return;
   auto parsed = mcp::parse_frame(std::move(wire), limits_);
   auto* message = std::get_if<mcp::Message>(&parsed);
   if (message == nullptr) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mcp/async_event.h"
@@ -58,6 +59,10 @@ class SharedUpstream {
   };
 
   void from_session(Port& port, std::string wire);
+  // The ways of a plain request and response (see shared_upstream.cc); false: take the
+  // parsed way.
+  bool forward_plain_request(Port& port, std::string_view wire);
+  bool route_plain_response(std::string_view text);
   void from_upstream(mcp::Message message);
   void forward_request(Port& port, mcp::Message message);
   void forward_notification(Port& port, mcp::Message message);

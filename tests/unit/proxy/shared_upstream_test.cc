@@ -248,5 +248,29 @@ TEST_CASE("the upstream's end ends every session") {
   });
 }
 
+TEST_CASE("a plain message keeps its bytes but for its id; a repeated id key is parsed, so only one id goes on") {
+  asio::io_context io;
+  Harness h(io);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    h.a->send(R"({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"echo","arguments":{"k":"a\"b\u00e9"}}})");
+    const auto forwarded = co_await receive_line(h.server);
+    const auto upstream_id = json::parse(forwarded)["id"];
+    CHECK(forwarded == R"({"jsonrpc":"2.0","id":)" + upstream_id.dump() +
+                           R"(,"method":"tools/call","params":{"name":"echo","arguments":{"k":"a\"b\u00e9"}}})");
+    h.server.send(R"({"jsonrpc":"2.0","id":)" + upstream_id.dump() + R"(,"result":{"text":"\u00e9"}})");
+    const auto answer = co_await receive_line(*h.a);
+    CHECK(answer == R"({"jsonrpc":"2.0","id":"x","result":{"text":"\u00e9"}})");
+
+    // Two ids: another reader might take the first; the parsed message has only the last, rewritten.
+    h.b->send(R"({"jsonrpc":"2.0","id":11,"id":12,"method":"ping"})");
+    const auto parsed = co_await receive_json(h.server);
+    CHECK(parsed.size() == 3);
+    CHECK(parsed["id"] != 11);
+    CHECK(parsed["id"] != 12);
+    h.server.send(result(parsed["id"], json::object()).dump());
+    co_await expect(*h.b, result(12, json::object()));
+  });
+}
+
 }  // namespace
 }  // namespace sluice::proxy
