@@ -25,6 +25,7 @@ void write_json_string(std::string& out, const std::string& text) {
     return;
   }
   static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + text.size() + 2);
   out += '"';
   const char* run = text.data();
   const char* const end = run + text.size();

@@ -138,7 +138,9 @@ void PolicyFilter::learn_input_round(const mcp::Message& response) {
   auto call = std::move(found->second);
   forwarded_calls_.erase(found);
   const auto& result = member(response.body(), "result");
-  if (member(result, "resultType") != "input_required") return;
+  const auto& type = member(result, "resultType");
+  // Compared as a string: comparing the json with a literal makes a json of it first.
+  if (!type.is_string() || type.get_ref<const std::string&>() != "input_required") return;
   if (input_rounds_.size() >= max_remembered_calls) input_rounds_.erase(input_rounds_.begin());
   auto key = round_key(call.tool, call.decision.arguments_hash, member(result, "requestState"));
   input_rounds_.insert_or_assign(std::move(key), std::move(call));
