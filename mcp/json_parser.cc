@@ -84,36 +84,43 @@ class Parser {
     }
   }
 
+  // Consumes `c` if it comes next.
+  bool take(char c) {
+    if (at_ == end_ || *at_ != c) return false;
+    ++at_;
+    return true;
+  }
+
+  // The members or elements of a container, from past its opening bracket to past its
+  // closing one; `item` reads one.
+  template <typename Item>
+  bool items(char close, const Item& item) {
+    skip_whitespace();
+    if (take(close)) return true;
+    for (;;) {
+      if (!item()) return false;
+      skip_whitespace();
+      if (take(close)) return true;
+      if (!take(',')) return fail();
+      skip_whitespace();
+    }
+  }
+
   bool object(json& out, int depth) {
     if (depth > max_depth_) return fail(JsonFault::too_deep);
     ++at_;
     out = json::object();
     auto& members = out.get_ref<json::object_t&>();
-    skip_whitespace();
-    if (at_ != end_ && *at_ == '}') {
-      ++at_;
-      return true;
-    }
-    for (;;) {
+    return items('}', [&] {
       if (at_ == end_ || *at_ != '"') return fail();
       std::string key;
       if (!string(key)) return false;
       skip_whitespace();
-      if (at_ == end_ || *at_ != ':') return fail();
-      ++at_;
+      if (!take(':')) return fail();
       skip_whitespace();
       // A repeated key keeps its last value, as in nlohmann (and JSON.parse).
-      if (!value(members[std::move(key)], depth)) return false;
-      skip_whitespace();
-      if (at_ == end_) return fail();
-      if (*at_ == '}') {
-        ++at_;
-        return true;
-      }
-      if (*at_ != ',') return fail();
-      ++at_;
-      skip_whitespace();
-    }
+      return value(members[std::move(key)], depth);
+    });
   }
 
   bool array(json& out, int depth) {
@@ -121,23 +128,7 @@ class Parser {
     ++at_;
     out = json::array();
     auto& elements = out.get_ref<json::array_t&>();
-    skip_whitespace();
-    if (at_ != end_ && *at_ == ']') {
-      ++at_;
-      return true;
-    }
-    for (;;) {
-      if (!value(elements.emplace_back(), depth)) return false;
-      skip_whitespace();
-      if (at_ == end_) return fail();
-      if (*at_ == ']') {
-        ++at_;
-        return true;
-      }
-      if (*at_ != ',') return fail();
-      ++at_;
-      skip_whitespace();
-    }
+    return items(']', [&] { return value(elements.emplace_back(), depth); });
   }
 
   bool hex4(std::uint32_t& unit) {
