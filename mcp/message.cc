@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "mcp/digest.h"
+#include "mcp/json_parser.h"
+
 namespace sluice::mcp {
 namespace {
 
@@ -11,13 +14,12 @@ const json& null_json() {
 }
 
 // Serializes without throwing: bodies built by Sluice may carry text that came from a
-// peer, and a stray invalid byte must not take the session down.
-std::string compact(const json& body) {
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+// peer, and a stray invalid byte must not take the session down. The canonical form is
+// nlohmann's compact dump with invalid bytes replaced, written faster (mcp/digest.h).
+std::string compact(const json& body) { return canonical_json(body); }
 
-// One pass over the bytes, before nlohmann sees them: nlohmann's parser would accept
-// any depth, and a deep document costs memory and stack in everything that walks it.
+// The depth of a text that is not JSON, by its brackets outside strings: a document
+// too deep is reported as such whatever else is wrong with it.
 bool within_depth(std::string_view text, int max_depth) {
   int depth = 0;
   bool in_string = false;
@@ -65,7 +67,7 @@ Malformed invalid(const json& body, std::string detail) {
 std::variant<MessageKind, Malformed> classify(const json& body) {
   if (!body.is_object()) return invalid(body, "a JSON-RPC message must be a JSON object");
   const auto version = body.find("jsonrpc");
-  if (version == body.end() || *version != "2.0") {
+  if (version == body.end() || !version->is_string() || version->get_ref<const std::string&>() != "2.0") {
     return invalid(body, R"(member "jsonrpc" must be "2.0")");
   }
   const auto id = body.find("id");
@@ -92,8 +94,10 @@ std::variant<MessageKind, Malformed> classify(const json& body) {
   if (!has_id) return invalid(body, R"(a response needs member "id")");
   if (has_error) {
     if (!id->is_null() && !valid_id(*id)) return invalid(body, R"(member "id" must be a string or a number)");
-    if (!error->is_object() || !error->contains("code") || !(*error)["code"].is_number_integer() ||
-        !error->contains("message") || !(*error)["message"].is_string()) {
+    const auto code = error->find("code");  // end() when error is not an object
+    const auto text = error->find("message");
+    if (!error->is_object() || code == error->end() || !code->is_number_integer() || text == error->end() ||
+        !text->is_string()) {
       return invalid(body, R"(member "error" needs an integer "code" and a string "message")");
     }
   } else if (!valid_id(*id)) {
@@ -172,6 +176,11 @@ const std::string& Message::wire() const {
   return wire_;
 }
 
+std::string Message::take_wire() && {
+  (void)wire();
+  return std::move(wire_);
+}
+
 std::string id_key(const json& id) { return compact(id); }
 
 Parsed parse_frame(std::string line, const ParseLimits& limits) {
@@ -180,14 +189,19 @@ Parsed parse_frame(std::string line, const ParseLimits& limits) {
                      std::to_string(line.size()) + " bytes, limit " +
                          std::to_string(limits.max_message_bytes)};
   }
-  if (!within_depth(line, limits.max_depth)) {
+  // The parser rejects ill-formed UTF-8 inside strings, and any byte outside strings
+  // that is not JSON, so a document it accepts is valid UTF-8. It stops at the depth
+  // limit; a document that is invalid before it gets that deep is still reported as
+  // too deep if it is, as the bracket count over the whole text tells.
+  json body;
+  const auto fault = parse_json(line, limits.max_depth, body);
+  if (fault == JsonFault::too_deep || (fault == JsonFault::syntax && !within_depth(line, limits.max_depth))) {
     return Malformed{Error::nesting_too_deep, nullptr,
                      "limit " + std::to_string(limits.max_depth) + " levels"};
   }
-  // nlohmann rejects ill-formed UTF-8 inside strings, and any byte outside strings
-  // that is not JSON, so a document it accepts is valid UTF-8.
-  json body = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return Malformed{Error::parse_error, nullptr, "not valid JSON (or not UTF-8)"};
+  if (fault != JsonFault::none) {
+    return Malformed{Error::parse_error, nullptr, "not valid JSON (or not UTF-8)"};
+  }
 
   if (body.is_array()) {
     if (body.empty()) return Malformed{Error::invalid_request, nullptr, "empty batch"};
@@ -205,15 +219,7 @@ Message error_response(const Malformed& malformed) {
   return Message::error(malformed.id, malformed.error, malformed.detail);
 }
 
-bool is_utf8(std::string_view text) {
-  // nlohmann's serializer is the check: it throws on an ill-formed sequence.
-  try {
-    (void)json(std::string(text)).dump();
-    return true;
-  } catch (const json::type_error&) {
-    return false;
-  }
-}
+bool is_utf8(std::string_view text) { return is_well_formed_utf8(text); }
 
 std::string json_quoted(std::string_view text) {
   return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);

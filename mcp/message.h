@@ -48,6 +48,9 @@ class Message {
 
   // The compact single-line form to put on the wire.
   [[nodiscard]] const std::string& wire() const;
+  // The wire form, moved out of a message that is done with (what a transport sends),
+  // instead of copied: a message may be megabytes.
+  [[nodiscard]] std::string take_wire() &&;
 
  private:
   MessageKind kind_;

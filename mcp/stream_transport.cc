@@ -35,6 +35,7 @@ asio::awaitable<std::optional<Frame>> StreamTransport::receive() { return reader
 void StreamTransport::send(std::string message) {
   if (!can_send()) return;
   const auto now = std::chrono::steady_clock::now();
+  std::size_t written = 0;
   if (!writing_ && writer_.non_blocking() && now - last_direct_write_ >= burst_gap) {
     // Nothing queued: try the write now. A pipe with room takes the whole message, and
     // the coroutine that would otherwise write it (a post, a wake-up of the loop and a
@@ -49,11 +50,13 @@ void StreamTransport::send(std::string message) {
       return;
     }
     if (put == message.size() + 1) return;
-    // The rest waits for the pipe to drain; a message written up to its newline leaves
-    // an empty one, which the writer ends with the newline.
-    message.erase(0, std::min(put, message.size()));
+    // The rest waits for the pipe to drain, as the first message queued (nothing was),
+    // written from where the pipe stopped taking it: not moved down, as it may be
+    // megabytes. A message written up to its newline still has the newline to go.
+    written = std::min(put, message.size());
+    front_written_ = written;
   }
-  queued_bytes_ += message.size() + 1;
+  queued_bytes_ += message.size() - written + 1;
   queue_.push_back(std::move(message));
   if (!writing_) {
     writing_ = true;
@@ -67,7 +70,7 @@ asio::awaitable<void> StreamTransport::write_queued() {
     const std::size_t count = std::min(queue_.size(), max_messages_per_write);
     buffers.clear();
     for (std::size_t i = 0; i < count; ++i) {
-      buffers.emplace_back(asio::buffer(queue_[i]));
+      buffers.emplace_back(asio::buffer(queue_[i]) + (i == 0 ? front_written_ : 0));
       buffers.emplace_back(asio::buffer(&newline, 1));
     }
     boost::system::error_code ec;
@@ -77,9 +80,11 @@ asio::awaitable<void> StreamTransport::write_queued() {
       write_failed_ = true;
       queue_.clear();
       queued_bytes_ = 0;
+      front_written_ = 0;
     } else {
       for (std::size_t i = 0; i < count; ++i) {
-        queued_bytes_ -= queue_.front().size() + 1;
+        queued_bytes_ -= queue_.front().size() - front_written_ + 1;
+        front_written_ = 0;
         queue_.pop_front();
       }
     }
@@ -114,6 +119,7 @@ void StreamTransport::close() {
   if (!writing_) {
     queue_.clear();
     queued_bytes_ = 0;
+    front_written_ = 0;
   }
   close_write_side();
   written_.notify_all();

@@ -36,6 +36,8 @@ class StreamTransport final : public Transport {
   LineReader reader_;
   asio::posix::stream_descriptor writer_;
   std::deque<std::string> queue_;
+  // Of the first message queued, the bytes a direct write already put in the pipe.
+  std::size_t front_written_ = 0;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   std::chrono::steady_clock::time_point last_direct_write_;

@@ -310,7 +310,7 @@ asio::awaitable<void> Session::filter_and_deliver(Direction direction, mcp::Mess
       if (direction == Direction::client_to_server) {
         answer_client(std::move(verdict->response()));
       } else {
-        upstream_.send(verdict->response().wire());
+        upstream_.send(std::move(verdict->response()).take_wire());
       }
       break;
     case Verdict::Kind::drop: log_message(direction, message, "dropped by a filter"); break;
@@ -337,7 +337,7 @@ void Session::deliver(Direction direction, mcp::Message message) {
     if (pending != client_requests_.end()) {
       start_answer_clock(pending->first, pending->second, message.method() != "initialize");
     }
-    upstream_.send(message.wire());
+    upstream_.send(std::move(message).take_wire());
     return;
   }
   if (message.is_response()) {
@@ -345,7 +345,7 @@ void Session::deliver(Direction direction, mcp::Message message) {
     return;
   }
   if (message.is_request()) server_requests_.insert_or_assign(mcp::id_key(message.id()), message.method());
-  client_.send(message.wire());
+  client_.send(std::move(message).take_wire());
 }
 
 void Session::answer_client(mcp::Message response) {
@@ -353,7 +353,7 @@ void Session::answer_client(mcp::Message response) {
   if (found == client_requests_.end()) {
     // A late answer to a cancelled request, or one to an id never seen: the client
     // ignores what it no longer waits for (MCP requires it to), so pass it on.
-    client_.send(response.wire());
+    client_.send(std::move(response).take_wire());
     return;
   }
   auto batch = std::move(found->second.batch);
@@ -363,7 +363,7 @@ void Session::answer_client(mcp::Message response) {
   if (taken_over) {
     taken_over(response);
   } else if (!batch) {
-    client_.send(response.wire());
+    client_.send(std::move(response).take_wire());
   } else if (batch->settle(&response.body())) {
     client_.send(batch->responses.dump());
   }

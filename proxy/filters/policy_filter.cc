@@ -29,10 +29,12 @@ std::string round_key(const std::string& tool, const std::string& arguments_hash
   return tool + '\n' + arguments_hash + '\n' + (request_state.is_string() ? "s" + request_state.get<std::string>() : "-");
 }
 
-json member(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
+// A reference, not a copy: a member may be a whole tool result.
+const json& member(const json& object, const char* key) {
+  static const json absent;
+  if (!object.is_object()) return absent;
   const auto found = object.find(key);
-  return found == object.end() ? json(nullptr) : *found;
+  return found == object.end() ? absent : *found;
 }
 
 // Sluice's own key in a 2026-07-28 input round (`inputRequests`, `inputResponses`),
@@ -110,7 +112,7 @@ asio::awaitable<Verdict> PolicyFilter::on_message(Exchange& exchange) {
     }
     if (message.method() == "notifications/cancelled") {
       // A cancelled call may never be answered: it is not awaited any more.
-      const auto cancelled = member(message.params(), "requestId");
+      const auto& cancelled = member(message.params(), "requestId");
       if (!cancelled.is_null()) forwarded_calls_.erase(mcp::id_key(cancelled));
     }
     co_return Verdict::forward();
@@ -135,8 +137,10 @@ void PolicyFilter::learn_input_round(const mcp::Message& response) {
   if (found == forwarded_calls_.end()) return;
   auto call = std::move(found->second);
   forwarded_calls_.erase(found);
-  const auto result = member(response.body(), "result");
-  if (member(result, "resultType") != "input_required") return;
+  const auto& result = member(response.body(), "result");
+  const auto& type = member(result, "resultType");
+  // Compared as a string: comparing the json with a literal makes a json of it first.
+  if (!type.is_string() || type.get_ref<const std::string&>() != "input_required") return;
   if (input_rounds_.size() >= max_remembered_calls) input_rounds_.erase(input_rounds_.begin());
   auto key = round_key(call.tool, call.decision.arguments_hash, member(result, "requestState"));
   input_rounds_.insert_or_assign(std::move(key), std::move(call));
@@ -148,7 +152,7 @@ void PolicyFilter::learn_input_round(const mcp::Message& response) {
 // A retry that matches no round Sluice saw is just a new call, decided afresh.
 bool PolicyFilter::continue_input_round(Exchange& exchange, const std::string& tool, const json& arguments) {
   const auto& params = exchange.message.params();
-  const auto state = member(params, "requestState");
+  const auto& state = member(params, "requestState");
   if (state.is_null() && member(params, "inputResponses").is_null()) return false;
   const auto found = input_rounds_.find(round_key(tool, mcp::sha256_hex(mcp::canonical_json(arguments)), state));
   if (found == input_rounds_.end()) return false;
@@ -354,7 +358,7 @@ bool PolicyFilter::in_band(const SessionContext& session) const {
 // who may approve, and where.
 json PolicyFilter::approval_prompt(const Exchange& exchange, const audit::ApprovalRecord& held) const {
   const bool client_may_approve = approvals_.config().client_may_approve;
-  const auto elicitation = member(exchange.session.client_capabilities(), "elicitation");
+  const auto& elicitation = member(exchange.session.client_capabilities(), "elicitation");
   const bool url_mode = config_.ui && !client_may_approve && member(elicitation, "url").is_object();
   auto text = "Sluice, the governance proxy in front of " + json_quoted(config_.upstream.name) + ", holds tools/call " +
               json_quoted(held.tool) + " with arguments " + held.arguments.dump() + " for approval (" +
@@ -401,7 +405,7 @@ mcp::Message PolicyFilter::ask_for_approval(const Exchange& exchange, const audi
 std::optional<std::string> PolicyFilter::check_ticket(const Exchange& exchange, const std::string& tool,
                                                       const json& arguments, std::optional<ApprovalTicket>& ticket) const {
   const auto& params = exchange.message.params();
-  const auto state = member(params, "requestState");
+  const auto& state = member(params, "requestState");
   const bool answers_ours = !member(member(params, "inputResponses"), approval_input_key).is_null();
   const bool claims_ours = state.is_string() && TicketSeal::claims_ours(state.get_ref<const std::string&>());
   if (!claims_ours) {
@@ -453,8 +457,8 @@ void PolicyFilter::elicit_while_held(Exchange& exchange, const std::string& appr
   elicitation = session.ask_client(
       "elicitation/create", approval_prompt(exchange, *held),
       [this, approval_id, principal = session.principal()](const mcp::Message& answer) {
-        const auto result = member(answer.body(), "result");
-        const auto action = member(result, "action");
+        const auto& result = member(answer.body(), "result");
+        const auto& action = member(result, "action");
         if (action == "decline" || action == "cancel") {
           approvals_.cancel(approval_id, "the client declined at Sluice's approval prompt");
         } else if (action == "accept" && approvals_.config().client_may_approve &&
@@ -471,7 +475,7 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
     const auto tool = request.tool;
     const auto opened = co_await approvals_.open(std::move(request));
     if (opened.outcome == HoldOutcome::unrecorded) co_return settled(exchange, opened);
-    const auto state = member(message.params(), "requestState");
+    const auto& state = member(message.params(), "requestState");
     const ApprovalTicket fresh{opened.request.id, tool, exchange.decision->arguments_hash, exchange.session.principal(),
                                opened.request.expires,
                                state.is_string() ? std::optional<std::string>(state.get<std::string>()) : std::nullopt};
@@ -480,8 +484,8 @@ asio::awaitable<Verdict> PolicyFilter::hold_in_band(Exchange& exchange, HoldRequ
     co_return Verdict::answer(ask_for_approval(exchange, opened.request, fresh));
   }
   // The client came back: what it answered at Sluice's prompt, then the decision.
-  const auto answer = member(member(message.params(), "inputResponses"), approval_input_key);
-  const auto action = member(answer, "action");
+  const auto& answer = member(member(message.params(), "inputResponses"), approval_input_key);
+  const auto& action = member(answer, "action");
   if (action == "decline" || action == "cancel") {
     approvals_.cancel(ticket->approval_id, "the client declined at Sluice's approval prompt");
   } else if (action == "accept" && approvals_.config().client_may_approve &&
@@ -513,7 +517,7 @@ bool PolicyFilter::wants_task(const Exchange& exchange) {
   if (exchange.session.era() != mcp::ProtocolEra::modern) return member(params, "task").is_object();
   // The extension is declared per request, and only a request that declares it may
   // be answered with a task.
-  const auto capabilities =
+  const auto& capabilities =
       member(member(params, "_meta"), std::string(mcp::client_capabilities_meta_key).c_str());
   return member(member(capabilities, "extensions"), tasks_extension).is_object();
 }
@@ -538,7 +542,7 @@ void PolicyFilter::settle_task(SessionContext& session, const std::string& task_
                                const mcp::Message& answer) {
   auto* task = tasks_->find(task_id);
   if (task == nullptr || task->terminal()) return;
-  const auto result = member(answer.body(), "result");
+  const auto& result = member(answer.body(), "result");
   std::string summary = "Completed: the approved call ran on the upstream";
   if (member(result, "resultType") == "input_required") {
     // The upstream asks for input after the call was released: a task of Sluice's
@@ -554,11 +558,11 @@ void PolicyFilter::settle_task(SessionContext& session, const std::string& task_
     return;
   }
   if (answer.is_error_response()) {
-    const auto why = member(member(answer.body(), "error"), "message");
+    const auto& why = member(member(answer.body(), "error"), "message");
     summary = "Failed: " + (why.is_string() ? why.get<std::string>() : std::string("a JSON-RPC error"));
   } else if (member(result, "isError") == true) {
     // Sluice's own answer (a denial, an expiry) or the tool's error: its text says which.
-    const auto content = member(result, "content");
+    const auto& content = member(result, "content");
     const auto first = content.is_array() && !content.empty() ? member(content[0], "text") : json(nullptr);
     summary = first.is_string() ? first.get<std::string>() : "The call ended with a tool error";
   }
@@ -643,7 +647,7 @@ asio::awaitable<Verdict> PolicyFilter::hold_as_task(Exchange& exchange, HoldRequ
 asio::awaitable<std::optional<mcp::Message>> PolicyFilter::answer_task_request(Exchange& exchange) {
   const auto& message = exchange.message;
   const auto& params = message.params();
-  const auto task_id = member(params, "taskId");
+  const auto& task_id = member(params, "taskId");
   auto* task = task_id.is_string() ? tasks_->find(task_id.get_ref<const std::string&>()) : nullptr;
   if (task == nullptr) co_return std::nullopt;
   auto& session = exchange.session;
@@ -736,7 +740,8 @@ asio::awaitable<Verdict> PolicyFilter::decide_call(Exchange& exchange) {
   if (catalog_.find(tool) == nullptr || catalog_.stale()) co_await refresh_catalog(exchange);
   const auto* entry = catalog_.find(tool);
   if (entry == nullptr) co_return refuse("unknown tool " + json_quoted(tool) + " (not in the upstream's tools/list)");
-  if (const auto problem = policy::check_arguments(entry->definition.value("inputSchema", json()), arguments)) {
+  const auto& schema = member(entry->definition, "inputSchema");
+  if (const auto problem = policy::check_arguments(schema, arguments)) {
     co_return refuse("arguments of tool " + json_quoted(tool) + ": " + *problem);
   }
 

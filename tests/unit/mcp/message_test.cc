@@ -1,11 +1,16 @@
 #include "mcp/message.h"
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "mcp/digest.h"
 #include "mcp/error.h"
+#include "mcp/json_parser.h"
 
 namespace sluice::mcp {
 namespace {
@@ -323,6 +328,97 @@ TEST_CASE("the answer to an unreadable frame is addressed to id null") {
   CHECK(body["id"].is_null());
   CHECK(body["error"]["code"] == -32700);
   CHECK(body["error"]["message"] == "Parse error");
+}
+
+// The message path's parser must agree with nlohmann's on every text: the same value
+// where both accept, a rejection where nlohmann rejects. Hand-picked texts, then
+// random mutations of them (a fixed seed: the run is the same every time).
+void check_same_as_nlohmann(const std::string& text) {
+  INFO("text: " << json_quoted(text));
+  const auto expected = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json actual;
+  const auto fault = parse_json(text, 100000, actual);
+  REQUIRE((fault == JsonFault::none) == !expected.is_discarded());
+  if (fault == JsonFault::none) {
+    CHECK(actual == expected);
+    CHECK(actual.dump() == expected.dump());
+    CHECK(actual.type() == expected.type());
+    CHECK(canonical_json(actual) == expected.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+TEST_CASE("parse_json builds what nlohmann builds and rejects what it rejects") {
+  const std::vector<std::string> texts = {
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":{"key":"alpha"}}})",
+      R"({"jsonrpc":"2.0","id":"x","result":{"content":[{"type":"text","text":"v: 42"}],"isError":false}})",
+      R"([1,-1,0,-0,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809])",
+      R"([1.5,-0.0,1e3,1E+3,1e-3,2.5e400,-1e400,1e-400,0.1,123456789012345678901234567890])",
+      R"(["\"\\\/\b\f\n\r\t","\u0000","\u00e9\u20AC","\ud83d\ude00","\uD834\uDD1E"])",
+      "[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\x7f\"]",
+      R"({"a":1,"a":2,"b":{"a":[]},"":null})",
+      " \t\r\n[ true , false , null , { } , [ ] ] \n",
+      "\xef\xbb\xbf{\"bom\":true}",
+      R"(["\ud800"])", R"(["\udc00"])", R"(["\ud800\u0041"])", R"(["\ud800\"])", R"(["\u12"])", R"(["\x"])",
+      "[\"\xc0\xaf\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xe2\x82\"]", "[\"\x01\"]",
+      R"([01])", R"([1.])", R"([.5])", R"([-])", R"([1e])", R"([+1])", R"([tru])", R"([nul])", R"({"a" 1})",
+      R"({"a":1,})", R"([1,])", R"({1:2})", R"([1]x)", R"()", R"(  )", "\xef\xbb", R"("a)", R"({"a":"b"}})",
+      R"([[[[[]]]]])", R"("just a string")", R"(42)", R"(-7.25e-2)",
+  };
+  for (const auto& text : texts) check_same_as_nlohmann(text);
+
+  // Each byte that ends a plain run, at each place in and around a word of eight.
+  const std::vector<std::string> specials = {
+      "\"", "\\", "\x1f", "\x7f", "\x80", "\xc3\xa9", "\\n", std::string(1, '\0')};
+  for (const auto& special : specials) {
+    for (std::size_t at = 0; at <= 20; ++at) {
+      auto text = std::string(24, 'a');
+      text.insert(at, special);
+      check_same_as_nlohmann("[\"" + text + "\"]");
+      CHECK(is_utf8(text) == (special != "\x80"));
+      CHECK(canonical_json(json(text)) == json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  }
+
+  std::mt19937 random(20261202);
+  const std::string alphabet = "{}[]\",:.-+eE0129 \t\\\"u/ntfrlsaDd\x7f\x80\xbf\xc2\xe0\xed\xf0\xf4\xff";
+  for (const auto& seed : texts) {
+    for (int round = 0; round < 300; ++round) {
+      auto text = seed;
+      const int edits = 1 + static_cast<int>(random() % 3);
+      for (int edit = 0; edit < edits && !text.empty(); ++edit) {
+        const auto at = random() % text.size();
+        const char c = alphabet[random() % alphabet.size()];
+        switch (random() % 3) {
+          case 0: text[at] = c; break;
+          case 1: text.insert(at, 1, c); break;
+          default: text.erase(at, 1); break;
+        }
+      }
+      check_same_as_nlohmann(text);
+    }
+  }
+}
+
+TEST_CASE("canonical_json writes what nlohmann's dump writes, also of text that is not UTF-8") {
+  const std::vector<json> values = {
+      json("\xff"), json("a\xc3"), json("\xed\xa0\x80 x"), json({{"k\xfe", {1.5, "\x7f\x1f"}}}),
+      json::binary({1, 2}), json(-0.0), json(1e300), json(std::uint64_t{18446744073709551615U})};
+  for (const auto& value : values) {
+    CHECK(canonical_json(value) == value.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+TEST_CASE("parse_json stops at the depth limit") {
+  json out;
+  CHECK(parse_json("[[[]]]", 3, out) == JsonFault::none);
+  CHECK(parse_json("[[[]]]", 2, out) == JsonFault::too_deep);
+  CHECK(parse_json(R"({"a":{"b":[]}})", 2, out) == JsonFault::too_deep);
+  CHECK(parse_json(std::string(100000, '['), 128, out) == JsonFault::too_deep);
+}
+
+TEST_CASE("a frame invalid before its depth limit is still too deep if its brackets are") {
+  const auto malformed = parse_malformed("[x" + std::string(200, '['));
+  CHECK(malformed.error == Error::nesting_too_deep);
 }
 
 }  // namespace
