@@ -14,8 +14,6 @@
 #include <spdlog/spdlog.h>
 
 #include "mcp/digest.h"
-#include "mcp/json_check.h"
-#include "mcp/json_members.h"
 #include "mcp/http_stream.h"
 #include "mcp/protocol_era.h"
 #include "mcp/request_headers.h"
@@ -128,54 +126,6 @@ Response unsupported_version(const Request& request, const json& id, const json&
   data["requested"] = requested;
   return rpc_error(request, http::status::bad_request, unsupported_protocol_version,
                    "Unsupported protocol version " + requested.dump(), id, data);
-}
-
-// The value of each member of an object's text, parsed; nullopt when one does not parse.
-std::optional<json> parsed_members(const std::vector<JsonMember>& members, std::string_view skipped = {}) {
-  json object = json::object();
-  for (const auto& [key, text] : members) {
-    if (key == skipped) continue;
-    auto value = json::parse(text, nullptr, false);
-    if (value.is_discarded()) return std::nullopt;
-    object[std::string(key)] = std::move(value);  // a repeated key: the last, as the parser keeps it
-  }
-  return object;
-}
-
-// A request's or notification's body with what the listener reads of it parsed
-// (everything but the arguments of a tools/call whose tool declares no Mcp-Param
-// header), or nullopt. The arguments stand as an empty object: only the proxy's
-// session, which parses the body again, reads them.
-std::optional<json> request_outline(std::string_view body, const ToolHeaderMap& tools) {
-  const auto members = object_members(body);
-  if (!members || !member_value(*members, "method")) return std::nullopt;
-  const auto params_text = member_value(*members, "params");
-  const auto fields = params_text ? object_members(*params_text) : std::nullopt;
-  if (!fields) return std::nullopt;
-  auto outline = parsed_members(*members, "params");
-  auto params = parsed_members(*fields, "arguments");
-  if (!outline || !params) return std::nullopt;
-  if (const auto arguments = member_value(*fields, "arguments")) {
-    const auto& name = (*params)["name"];
-    const bool read = (*outline)["method"] != "tools/call" || !name.is_string() ||
-                      tools.bindings(name.get_ref<const std::string&>()) != nullptr;
-    auto value = read ? json::parse(*arguments, nullptr, false) : json::object();
-    if (value.is_discarded()) return std::nullopt;
-    (*params)["arguments"] = std::move(value);
-  }
-  (*outline)["params"] = std::move(*params);
-  return outline;
-}
-
-// A POST body as the listener reads it: parsed, or for a plainly valid request with
-// bulky arguments (a tool call's) its outline, which parse_frame checks for what a
-// JSON-RPC message must be as it would check the whole. The session parses the body
-// in full anyway; a second full parse here doubled the cost of a large call.
-Parsed read_post_body(const std::string& body, const ParseLimits& limits, const ToolHeaderMap& tools) {
-  if (body.size() <= limits.max_message_bytes && plainly_valid_json(body, limits.max_depth)) {
-    if (const auto outline = request_outline(body, tools)) return parse_frame(outline->dump(), limits);
-  }
-  return parse_frame(body, limits);
 }
 
 // A 2026-07-28 request or notification: `server/discover`, or one that claims the
@@ -483,7 +433,8 @@ class HttpListener::Connection {
       co_return co_await write(rpc_error(request, http::status::unsupported_media_type, -32600,
                                          "Unsupported Media Type: the body must be application/json"));
     }
-    auto parsed = read_post_body(request.body(), listener_.options_.parse_limits, listener_.tool_headers_);
+    const auto body_bytes = request.body().size();
+    auto parsed = parse_frame(std::move(request.body()), listener_.options_.parse_limits);
     if (const auto* malformed = std::get_if<Malformed>(&parsed)) {
       auto response = plain(request, http::status::bad_request);
       response.set(http::field::content_type, "application/json");
@@ -492,7 +443,7 @@ class HttpListener::Connection {
       co_return co_await write(std::move(response));
     }
     if (!has_header(request, session_header) && is_modern(parsed) && listener_.options_.on_modern_request) {
-      co_return co_await post_modern(request, principal, std::get<Message>(parsed), sse);
+      co_return co_await post_modern(request, principal, std::get<Message>(std::move(parsed)), body_bytes, sse);
     }
     const auto summary = summarize_post(parsed);
     std::shared_ptr<HttpServerSession> session;
@@ -525,7 +476,7 @@ class HttpListener::Connection {
                                            "Bad Request: JSON-RPC batches are not part of MCP after 2025-03-26"));
       }
     }
-    auto stream = session->post(std::move(request.body()), summary, !sse);
+    auto stream = session->post(std::move(parsed), body_bytes, summary, !sse);
     if (!stream) {
       auto response = plain(request, http::status::accepted);
       response.set(session_header, session->id());
@@ -550,7 +501,8 @@ class HttpListener::Connection {
 
   // One 2026-07-28 request: checked (the version, then the headers against the body),
   // then run as a session of its own that ends with its answer or with the client.
-  asio::awaitable<bool> post_modern(Request& request, const std::string& principal, const Message& message, bool sse) {
+  asio::awaitable<bool> post_modern(Request& request, const std::string& principal, Message message,
+                                    std::size_t body_bytes, bool sse) {
     if (message.is_notification()) {
       // Nothing a 2026-07-28 client notifies over HTTP has a receiver: there is no
       // session, and cancelling is closing the request's stream.
@@ -595,8 +547,9 @@ class HttpListener::Connection {
       spdlog::error("http: could not relay a 2026-07-28 request: {}", failure);
       co_return co_await write(rpc_error(request, http::status::bad_gateway, -32603, "Bad Gateway: " + failure, message.id()));
     }
-    Parsed parsed = message;
-    auto stream = session->post(std::move(request.body()), summarize_post(parsed), !sse);
+    Parsed parsed = std::move(message);
+    const auto summary = summarize_post(parsed);
+    auto stream = session->post(std::move(parsed), body_bytes, summary, !sse);
     listener_.modern_requests_.insert(session.get());
     const auto watch = std::make_shared<HangupWatch>(listener_.executor_);
     asio::co_spawn(listener_.executor_, watch_hangup(watch, session), asio::detached);

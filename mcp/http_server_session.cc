@@ -174,8 +174,8 @@ HttpServerSession::HttpServerSession(const asio::any_io_executor& executor, std:
       inbound_ready_(executor),
       standalone_(std::make_shared<ServerStream>(executor, "0", false, limits.replay_bytes)) {}
 
-std::shared_ptr<ServerStream> HttpServerSession::post(std::string body, const PostSummary& summary,
-                                                      bool json_answer) {
+std::shared_ptr<ServerStream> HttpServerSession::post(Parsed body, std::size_t body_bytes,
+                                                      const PostSummary& summary, bool json_answer) {
   touch();
   for (const auto& id : summary.cancelled_ids) {
     // The cancelled request will get no answer; its stream must not wait for one.
@@ -202,8 +202,8 @@ std::shared_ptr<ServerStream> HttpServerSession::post(std::string body, const Po
     if (summary.initialize && !summary.request_ids.empty()) initialize_request_ = id_key(summary.request_ids.front());
   }
   Frame frame;
-  frame.size = body.size();
-  frame.text = std::move(body);
+  frame.size = body_bytes;
+  frame.parsed = std::move(body);
   inbound_.push_back(std::move(frame));
   inbound_ready_.notify_all();
   return stream;

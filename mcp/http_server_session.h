@@ -134,7 +134,7 @@ class HttpServerSession final : public Transport {
 
   // Takes one POST body. Returns the stream that will carry the answers when the body
   // holds requests, else nullptr (the POST is answered 202).
-  std::shared_ptr<ServerStream> post(std::string body, const PostSummary& summary, bool json_answer);
+  std::shared_ptr<ServerStream> post(Parsed body, std::size_t body_bytes, const PostSummary& summary, bool json_answer);
 
   // The stream a Last-Event-ID names, if it is still held.
   [[nodiscard]] std::shared_ptr<ServerStream> stream_of_event(std::string_view event_id) const;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "mcp/message.h"
+
 namespace sluice::mcp {
 
 struct Frame {
@@ -19,6 +21,10 @@ struct Frame {
   // to tell whose answer it was (mcp/oversized_line.h).
   std::string head{};
   std::string tail{};
+  // The line already parsed, by a transport that had to read it first (the HTTP
+  // listener checks a POST's body against its headers): the session takes it as it is
+  // rather than parsing the same bytes again. `text` is empty then.
+  std::optional<Parsed> parsed{};
 };
 
 class LineFramer {

@@ -103,7 +103,8 @@ asio::awaitable<void> Session::read_client() {
                                         std::to_string(frame->size) + " bytes, limit " +
                                             std::to_string(options_.limits.max_message_bytes)});
     } else {
-      accept_from_client(mcp::parse_frame(std::move(frame->text), options_.limits));
+      accept_from_client(frame->parsed ? std::move(*frame->parsed)
+                                       : mcp::parse_frame(std::move(frame->text), options_.limits));
     }
     co_await upstream_.drain(options_.max_queued_bytes);
   }

@@ -10,7 +10,9 @@ namespace {
 Parsed parsed(const std::string& text) { return parse_frame(text, ParseLimits{}); }
 
 std::shared_ptr<ServerStream> post(HttpServerSession& session, const std::string& body, bool json_answer = false) {
-  return session.post(body, summarize_post(parsed(body)), json_answer);
+  auto message = parsed(body);
+  const auto summary = summarize_post(message);
+  return session.post(std::move(message), body.size(), summary, json_answer);
 }
 
 // The data of every event the stream holds.
