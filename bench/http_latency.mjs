@@ -386,13 +386,25 @@ const targets = chosen.map((key) => Object.assign(makers[key](), { key }));
 const baselineOf = (target) => `direct-${target.transport.toLowerCase()}${target.modern ? '-modern' : ''}`;
 const isDirect = (target) => target.key.startsWith('direct-');
 
+// Sluice refusing a call fail-closed (-31002: its audit log could not take the call's row,
+// as when 256 `sluice run` share one log and SQLite answers "database is locked") is a
+// right answer for Sluice to give, not a wrong one: with `figures` (a cell's, for one
+// target) it is counted there and reported under the cell, without a latency; without
+// (the soak, the RSS table) it ends the run like any other unexpected answer.
+const failClosedCode = -31002;
 let nextId = 1;
-async function timedCalls(session, calls, latencies) {
+async function timedCalls(session, calls, figures, { timed = true } = {}) {
   for (let i = 0; i < calls; ++i) {
     const id = nextId++;
     const started = process.hrtime.bigint();
-    checkAnswer(await session.request(call(id, session.modern)), id, session.modern);
-    latencies?.push(Number(process.hrtime.bigint() - started) / 1000);
+    const message = await session.request(call(id, session.modern));
+    if (figures && message?.id === id && message.error?.code === failClosedCode) {
+      figures.refusals += 1;
+      figures.refusal ??= message.error.message;
+      continue;
+    }
+    checkAnswer(message, id, session.modern);
+    if (timed) figures?.latencies.push(Number(process.hrtime.bigint() - started) / 1000);
   }
 }
 
@@ -419,7 +431,8 @@ const bytes = (n) => (n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n /
 // (who goes first rotates), so that a burst of other work weighs on all alike; with
 // more, each target in turn has the machine to itself for its calls.
 async function measure(sessions, calls, warmup) {
-  const figures = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0, cpu: 0, calls: 0, rss: 0 }]));
+  const figures = new Map(targets.map((t) => [t, { latencies: [], spentUs: 0, cpu: 0, calls: 0, rss: 0, refusals: 0,
+    timedRefusals: 0 }]));
   const perSession = Math.max(1, Math.round(calls / sessions));
   // A front that refuses the payload (supergateway takes bodies up to 100 KB) is left out
   // of the cell with its answer, not a reason to end the run.
@@ -434,18 +447,20 @@ async function measure(sessions, calls, warmup) {
   const run = (target, opened, share) => refusing(target, async () => {
     const f = figures.get(target);
     const cpuBefore = totalCpu(target);
+    const refusalsBefore = f.refusals;
     const started = process.hrtime.bigint();
-    await Promise.all(opened.map((session) => timedCalls(session, share, f.latencies)));
+    await Promise.all(opened.map((session) => timedCalls(session, share, f)));
     f.spentUs += Number(process.hrtime.bigint() - started) / 1000;
     f.cpu += totalCpu(target) - cpuBefore;
-    f.calls += opened.length * share;
+    f.timedRefusals += f.refusals - refusalsBefore;
+    f.calls += opened.length * share - (f.refusals - refusalsBefore);
   });
   if (sessions === 1) {
     const opened = new Map();
     for (const target of targets) {
       await target.start();
       const [session] = await openSessions(target, 1);
-      await refusing(target, () => timedCalls(session, warmup));
+      await refusing(target, () => timedCalls(session, warmup, figures.get(target), { timed: false }));
       opened.set(target, [session]);
     }
     const rounds = count('rounds');
@@ -461,7 +476,8 @@ async function measure(sessions, calls, warmup) {
     for (const target of targets) {
       await target.start();
       const opened = await openSessions(target, sessions);
-      await refusing(target, () => Promise.all(opened.map((session) => timedCalls(session, 1))));
+      await refusing(target, () => Promise.all(opened.map((session) =>
+        timedCalls(session, 1, figures.get(target), { timed: false }))));
       await run(target, opened, perSession);
       figures.get(target).rss = peakRss(target);
       await target.stop();
@@ -476,9 +492,10 @@ function printCell(payload, sessions, figures) {
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), rate: (f.calls / f.spentUs) * 1e6,
       cpu: (f.cpu / f.calls) * 10_000, rss: f.rss / 1024 };
   };
-  const answering = targets.filter((t) => !figures.get(t).refused);
+  // A target whose every timed call was refused has no figures, only its refusals below.
+  const answering = targets.filter((t) => !figures.get(t).refused && figures.get(t).calls > 0);
   const byKey = new Map(answering.map((t) => [t.key, stats(figures.get(t))]));
-  const { calls } = figures.get(answering[0]);
+  const calls = Math.max(...targets.map((t) => figures.get(t).calls + figures.get(t).timedRefusals));
   console.log(`\n#### ${bytes(payload)} payload, ${sessions} session${sessions === 1 ? '' : 's'} at once ` +
     `(${calls} calls per target; load average ${loadAverage()})\n`);
   console.log('| target | p50 | added p50 | p99 | added p99 | calls/s | × baseline | CPU s / 10k calls | peak RSS |');
@@ -488,11 +505,24 @@ function printCell(payload, sessions, figures) {
       console.log(`| ${target.name} | ${figures.get(target).refused} | | | | | | | |`);
       continue;
     }
+    if (!byKey.has(target.key)) {
+      console.log(`| ${target.name} | every call refused | | | | | | | |`);
+      continue;
+    }
     const s = byKey.get(target.key);
     const base = isDirect(target) ? undefined : byKey.get(baselineOf(target));
     console.log(`| ${target.name} | ${fmt(s.p50)} | ${base ? delta(s.p50, base.p50) : '—'} | ${fmt(s.p99)} | ` +
       `${base ? delta(s.p99, base.p99) : '—'} | ${Math.round(s.rate)} | ${base ? `${(s.rate / base.rate).toFixed(2)}×` : '—'} | ` +
       `${s.cpu.toFixed(2)} | ${s.rss.toFixed(1)} MiB |`);
+  }
+  // The figures above are of the answered calls; what was refused is said under the table.
+  const refusing = targets.filter((t) => figures.get(t).refusals > 0);
+  if (refusing.length) console.log('');
+  for (const target of refusing) {
+    const f = figures.get(target);
+    console.log(`${target.name}: ${f.timedRefusals} of ${f.calls + f.timedRefusals} timed calls refused fail-closed ` +
+      `(${failClosedCode})${f.refusals > f.timedRefusals ? `, and ${f.refusals - f.timedRefusals} warm-up calls` : ''}; ` +
+      `the first: "${f.refusal}"`);
   }
   return byKey;
 }

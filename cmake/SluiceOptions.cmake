@@ -3,6 +3,8 @@ option(SLUICE_WERROR "Treat compiler warnings as errors (CI turns this on)" OFF)
 option(SLUICE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(SLUICE_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only; see tests/fuzz/run)" OFF)
 option(SLUICE_BUILD_TESTS "Build the unit tests and register the integration tests" ON)
+option(SLUICE_BUILD_BENCH "Build the benchmarks of bench/" ON)
+option(SLUICE_UNITY_BUILD "Compile the libraries in unity batches (the sanitizer build: docs/hardening.md)" OFF)
 
 set(CMAKE_CXX_STANDARD 20)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
@@ -33,15 +35,26 @@ if(SLUICE_WERROR)
   target_compile_options(sluice_warnings INTERFACE -Werror)
 endif()
 
-if(SLUICE_SANITIZE)
+if(SLUICE_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "SLUICE_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++-14")
+endif()
+if(SLUICE_SANITIZE OR SLUICE_FUZZ)
   # -O1 and line tables only (-g1, enough for the reports' file:line), after the build
-  # type's -O2 -g: the suite runs in this build in CI (scripts/test), and an instrumented
-  # Asio/Beast translation unit is the slowest thing to compile there.
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g1)
+  # type's -O2 -g: an instrumented Asio/Beast translation unit is the slowest thing to
+  # compile in CI (scripts/test), and this build is compiled there from scratch.
+  set(sluice_sanitizers address,undefined)
+  if(SLUICE_FUZZ)
+    # One build serves both the suite under the sanitizers and the fuzzers: every
+    # object also gets the coverage instrumentation libFuzzer steers by (whose hooks
+    # the sanitizer runtime stubs out in the binaries that do not link libFuzzer);
+    # only the fuzz targets link the fuzzer's main (tests/fuzz/CMakeLists.txt).
+    set(sluice_sanitizers fuzzer-no-link,${sluice_sanitizers})
+  endif()
+  add_compile_options(-fsanitize=${sluice_sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g1)
   add_link_options(-fsanitize=address,undefined)
   if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    # As for the fuzz build below: clang 14 cannot emit -fsanitize=function's prologue
-    # data for the split halves of a coroutine.
+    # Clang 14 cannot emit -fsanitize=function's prologue data for the split halves of
+    # a coroutine ("Cannot represent a difference across sections").
     add_compile_options(-fno-sanitize=function)
   else()
     # GCC 12 sees maybe-uninitialized values inside <regex> once sanitizers instrument it.
@@ -56,18 +69,4 @@ endif()
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1)
   add_compile_options("SHELL:-Xclang -fno-pch-timestamp")
-endif()
-
-if(SLUICE_FUZZ)
-  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    message(FATAL_ERROR "SLUICE_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++-14")
-  endif()
-  # Every library object gets the coverage instrumentation libFuzzer steers by and the
-  # sanitizers that turn a silent memory error into a crash; only the fuzz targets
-  # link the fuzzer's main (tests/fuzz/CMakeLists.txt).
-  # Without -fsanitize=function: clang 14 cannot emit its prologue data for the split
-  # halves of a coroutine ("Cannot represent a difference across sections").
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
-                      -fno-omit-frame-pointer -fno-sanitize-recover=all)
-  add_link_options(-fsanitize=address,undefined)
 endif()

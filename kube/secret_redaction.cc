@@ -3,9 +3,12 @@
 #include <string>
 
 namespace sluice::kube {
-namespace {
 
+// The alias kube_api.h declares, here too: in a unity build (the sanitizer build) an
+// alias of its own in the anonymous namespace would shadow that one.
 using json = nlohmann::json;
+
+namespace {
 
 void redact_values(json& values) {
   if (!values.is_object()) {

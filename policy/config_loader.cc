@@ -277,7 +277,7 @@ Match match(const Reader& reader, const YAML::Node& node, const std::string& pat
   return out;
 }
 
-const std::initializer_list<std::string_view> action_names = {"allow", "deny", "dry_run", "require_approval"};
+const std::initializer_list<std::string_view> action_choices = {"allow", "deny", "dry_run", "require_approval"};
 
 Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path) {
   reader.expect_map(node, path, "policy.rules[]");
@@ -293,8 +293,8 @@ Rule rule(const Reader& reader, const YAML::Node& node, const std::string& path)
   }
   if (!node["match"]) reader.fail(node, path, "a rule needs `match` (use `match: {}` to match every call)");
   if (!node["match"].IsNull()) out.match = match(reader, node["match"], Reader::child(path, "match"));
-  if (!node["action"]) reader.fail(node, path, "a rule needs `action`: one of " + join(action_names));
-  out.action = reader.choice<Action>(node["action"], Reader::child(path, "action"), parse_action, action_names);
+  if (!node["action"]) reader.fail(node, path, "a rule needs `action`: one of " + join(action_choices));
+  out.action = reader.choice<Action>(node["action"], Reader::child(path, "action"), parse_action, action_choices);
   if (node["reason"]) out.reason = reader.string(node["reason"], Reader::child(path, "reason"));
   if (const auto approval = node["approval"]) {
     const auto here = Reader::child(path, "approval");
@@ -313,7 +313,7 @@ void read_policy(const Reader& reader, const YAML::Node& node, PolicyConfig& pol
   const std::string path = "policy";
   reader.expect_map(node, path, "policy");
   if (node["mode"]) policy.mode = reader.choice<Mode>(node["mode"], "policy.mode", parse_mode, {"enforce", "dry_run", "monitor"});
-  if (node["default"]) policy.default_action = reader.choice<Action>(node["default"], "policy.default", parse_action, action_names);
+  if (node["default"]) policy.default_action = reader.choice<Action>(node["default"], "policy.default", parse_action, action_choices);
   if (const auto namespaces = node["namespaces"]) {
     reader.expect_map(namespaces, "policy.namespaces", "policy.namespaces");
     if (namespaces["allow"]) policy.namespaces.allow = globs(reader, namespaces["allow"], "policy.namespaces.allow");

@@ -4,6 +4,8 @@
 // the limit. Raw sockets speak for the attacker; throughout each attack a real SDK
 // client calls a tool again and again, and the latency of its calls must stay bounded
 // (a responsiveness check, not a benchmark: the figures go to the test's diagnostics).
+// Sluice audits to a log throughout: after each attack the log verifies and holds a
+// decision for every legitimate call made during it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +19,14 @@ import { performance } from 'node:perf_hooks';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { everythingServer, sanitized, startSluiceHttp } from '../support/harness.mjs';
+import {
+  assertAuditVerifies,
+  auditRecords,
+  auditedConfig,
+  everythingServer,
+  sanitized,
+  startSluiceHttp,
+} from '../support/harness.mjs';
 
 // Legitimate calls must stay under this at the 99th percentile during every attack.
 const latencyBoundMs = 1000;
@@ -64,22 +73,28 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-// Calls echo one call after another until `attack` has settled and at least `minCalls`
-// were made; resolves with what the attack resolved with and the calls' latencies.
+// Calls echo one call after another, each with a message of its own, until `attack`
+// has settled and at least `minCalls` were made; resolves with what the attack resolved
+// with, the calls' latencies and their messages.
+let legitimateCalls = 0;
 async function legitimateCallsDuring(client, attack, minCalls = 20) {
   let settled = false;
   const outcome = attack.finally(() => {
     settled = true;
   });
   const latencies = [];
+  const messages = [];
   while (!settled || latencies.length < minCalls) {
+    const message = `legitimate ${++legitimateCalls}`;
     const start = performance.now();
-    const result = await client.callTool({ name: 'echo', arguments: { message: 'legitimate' } });
+    const result = await client.callTool({ name: 'echo', arguments: { message } });
     latencies.push(performance.now() - start);
-    assert.equal(result.content[0].text, 'Echo: legitimate');
+    assert.equal(result.content[0].text, `Echo: ${message}`);
+    messages.push(message);
   }
   const sorted = [...latencies].sort((a, b) => a - b);
   const stats = {
+    messages,
     calls: sorted.length,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
@@ -94,6 +109,15 @@ function assertResponsive(t, stats) {
       `p99 ${stats.p99.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms`,
   );
   assert.ok(stats.p99 < latencyBoundMs, `p99 ${stats.p99.toFixed(0)} ms is over ${latencyBoundMs} ms`);
+}
+
+// The audit log verifies, and every legitimate call made during the attack was decided
+// in it (a decision row is written before the call goes upstream).
+function assertAudited(db, stats) {
+  assertAuditVerifies(db);
+  const decided = new Set(auditRecords(db, "kind = 'decision' AND tool = 'echo'").map((d) => d.arguments?.message));
+  const missing = stats.messages.filter((message) => !decided.has(message));
+  assert.deepEqual(missing, [], `${missing.length} of ${stats.calls} legitimate calls are not in the audit log`);
 }
 
 // A raw connection that records what it receives and when the server ends it.
@@ -159,15 +183,17 @@ function requestHead(url, extra = '') {
 describe('hostile HTTP clients: the listener stays responsive for a legitimate one', () => {
   let sluice;
   let client;
+  const audited = auditedConfig(limitsConfig);
 
   before(async () => {
-    sluice = await startSluiceHttp(everythingServer, ['--config', configFile(limitsConfig)]);
+    sluice = await startSluiceHttp(everythingServer, ['--config', audited.config]);
     client = new Client({ name: 'legitimate', version: '1.0.0' }, { capabilities: {} });
     await client.connect(new StreamableHTTPClientTransport(sluice.url));
   });
   after(async () => {
     await client?.close();
     assert.equal(await sluice?.stop(), 0);
+    assertAuditVerifies(audited.db);
   });
 
   it('slow heads are cut header_timeout after their first byte, without an answer', async (t) => {
@@ -180,6 +206,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
       assert.equal(received, '');
     }
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 
   it('slow bodies are cut body_timeout after their head', async (t) => {
@@ -191,6 +218,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
       assert.equal(received, '');
     }
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 
   it('a head over max_header_bytes gets 431 and the connection is closed', async (t) => {
@@ -202,6 +230,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
       assert.match(response, /\r\nConnection: close\r\n/i);
     }
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 
   it('bad chunked encoding gets 400 and the connection is closed', async (t) => {
@@ -224,6 +253,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
     const response = await exchange(sluice.url, chunked + bodies[0] + requestHead(sluice.url, 'Content-Length: 2\r\n\r\n{}'));
     assert.equal(response.match(/HTTP\/1\.1 /g).length, 1);
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 
   it('invalid session ids at a high rate get 404 each, and leave nothing behind', async (t) => {
@@ -272,6 +302,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
     t.diagnostic(`resident memory grew ${growth.toFixed(1)} MiB${sanitized ? ' (under ASan: not bounded)' : ''}`);
     if (!sanitized) assert.ok(growth < 8, `resident memory grew ${growth.toFixed(1)} MiB`);
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 
   it('thousands of idle connections are held while the legitimate client goes on', async (t) => {
@@ -304,6 +335,7 @@ describe('hostile HTTP clients: the listener stays responsive for a legitimate o
     // A few more than before: the legitimate client's own connections may have changed.
     await until(() => openDescriptors(pid) <= descriptorsBefore + 4, 20_000, 'Sluice closes the idle connections', 100);
     assertResponsive(t, stats);
+    assertAudited(audited.db, stats);
   });
 });
 

@@ -7,6 +7,9 @@ import { execFileSync } from 'node:child_process';
 
 import {
   RawPeer,
+  assertAuditVerifies,
+  auditRecords,
+  auditedConfig,
   everythingServer,
   fixtureServer,
   initializeRequest,
@@ -103,11 +106,12 @@ describe('batches (JSON-RPC arrays, MCP 2025-03-26)', () => {
 });
 
 describe('when the upstream dies mid-call', () => {
-  it('every request in flight gets an error, Sluice exits 1, and nothing is left running', async () => {
+  it('every request in flight gets an error, Sluice exits 1, nothing is left running, and the audit log verifies', async () => {
     // A wrapper shell in front of the server, as npx puts one: killing only the
     // process Sluice started must still take the real server with it.
     const wrapped = ['/bin/sh', '-c', `"${everythingServer.join('" "')}"; exit 3`];
-    const peer = await startSession(throughSluice(wrapped));
+    const audited = auditedConfig('policy:\n  default: allow');
+    const peer = await startSession(throughSluice(wrapped, ['--config', audited.config]));
     const shellPid = await upstreamPid(peer);
     for (const id of [20, 21]) {
       peer.send({
@@ -133,6 +137,12 @@ describe('when the upstream dies mid-call', () => {
     }
     assert.match(peer.stderrText, /was killed by signal 9/);
     await gone(serverPid);
+    // Both calls were decided before they went upstream, and the session's end says why.
+    assertAuditVerifies(audited.db);
+    const decided = auditRecords(audited.db, "kind = 'decision' AND tool = 'trigger-long-running-operation'");
+    assert.deepEqual(decided.map((d) => d.id), [20, 21]);
+    const sessions = auditRecords(audited.db, "kind = 'session'").map((s) => s.detail);
+    assert.match(sessions.at(-1), /^closed: upstream was killed by signal 9/);
   });
 });
 

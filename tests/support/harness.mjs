@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +63,28 @@ export async function startEverythingHttp() {
     child.on('exit', (code) => reject(new Error(`server-everything exited with ${code}:\n${stderr}`)));
   });
   return { url: `http://127.0.0.1:${port}/mcp`, child };
+}
+
+// A configuration file with `yaml` and an audit log, both in a fresh temporary directory.
+export function auditedConfig(yaml) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-audited-'));
+  const db = path.join(dir, 'audit.db');
+  const config = path.join(dir, 'sluice.yaml');
+  writeFileSync(config, `${yaml}\naudit:\n  path: ${db}\n`);
+  return { dir, db, config };
+}
+
+// The audit log's records (JSON) of the rows `where` selects, in order.
+export function auditRecords(db, where) {
+  const run = spawnSync('sqlite3', [db, `SELECT record FROM events WHERE ${where} ORDER BY seq`], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+// `sluice audit verify` passes on the log: its hash chain and checkpoints hold.
+export function assertAuditVerifies(db) {
+  const verify = spawnSync(sluiceBin, ['audit', 'verify', '--db', db], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
 }
 
 export const fixturePath = (name) => path.join(repoRoot, 'tests/integration/fixtures', name);
