@@ -42,15 +42,7 @@ if(SLUICE_SANITIZE OR SLUICE_FUZZ)
   # -O1 and line tables only (-g1, enough for the reports' file:line), after the build
   # type's -O2 -g: an instrumented Asio/Beast translation unit is the slowest thing to
   # compile in CI (scripts/test), and this build is compiled there from scratch.
-  set(sluice_sanitizers address,undefined)
-  if(SLUICE_FUZZ)
-    # One build serves both the suite under the sanitizers and the fuzzers: every
-    # object also gets the coverage instrumentation libFuzzer steers by (whose hooks
-    # the sanitizer runtime stubs out in the binaries that do not link libFuzzer);
-    # only the fuzz targets link the fuzzer's main (tests/fuzz/CMakeLists.txt).
-    set(sluice_sanitizers fuzzer-no-link,${sluice_sanitizers})
-  endif()
-  add_compile_options(-fsanitize=${sluice_sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g1)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g1)
   add_link_options(-fsanitize=address,undefined)
   if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     # Clang 14 cannot emit -fsanitize=function's prologue data for the split halves of

@@ -387,9 +387,11 @@ void Session::fail_pending_requests(mcp::Error error, const std::string& detail)
   ids.reserve(client_requests_.size());
   for (const auto& [key, pending] : client_requests_) ids.push_back(pending.id);
   if (!ids.empty()) spdlog::warn("session {}: answering {} request(s) in flight with an error", id_, ids.size());
-  for (auto& id : ids) {
+  for (const auto& id : ids) {
     request_gone(mcp::id_key(id));
-    answer_client(mcp::Message::error(std::move(id), error, detail));
+    // Through the pipeline, as the upstream's answer would have gone: the audit log
+    // then holds the outcome of every call it holds a decision of.
+    answer_instead_of_upstream(id, error, detail);
   }
 }
 

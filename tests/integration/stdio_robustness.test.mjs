@@ -137,10 +137,16 @@ describe('when the upstream dies mid-call', () => {
     }
     assert.match(peer.stderrText, /was killed by signal 9/);
     await gone(serverPid);
-    // Both calls were decided before they went upstream, and the session's end says why.
+    // Both calls were decided before they went upstream, their outcome is the error Sluice
+    // answered in the upstream's stead, and the session's end says why.
     assertAuditVerifies(audited.db);
     const decided = auditRecords(audited.db, "kind = 'decision' AND tool = 'trigger-long-running-operation'");
     assert.deepEqual(decided.map((d) => d.id), [20, 21]);
+    const outcomes = auditRecords(audited.db, "kind = 'outcome' AND tool = 'trigger-long-running-operation'");
+    assert.deepEqual(outcomes.map((o) => [o.id, o.outcome, o.summary?.code]).sort(), [
+      [20, 'jsonrpc_error', -31001],
+      [21, 'jsonrpc_error', -31001],
+    ]);
     const sessions = auditRecords(audited.db, "kind = 'session'").map((s) => s.detail);
     assert.match(sessions.at(-1), /^closed: upstream was killed by signal 9/);
   });
