@@ -17,13 +17,20 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { connectClient, fixtureServer, sanitized, sluiceBin, startSluiceHttp, throughSluice } from '../support/harness.mjs';
+import {
+  assertAuditVerifies,
+  auditRecords,
+  connectClient,
+  fixtureServer,
+  sanitized,
+  sluiceBin,
+  startSluiceHttp,
+  throughSluice,
+} from '../support/harness.mjs';
 
 const sluice = (...args) => spawnSync(sluiceBin, args, { encoding: 'utf8' });
 const text = (result) => result.content.map((c) => c.text).join('');
 const sql = (db, statement) => spawnSync('sqlite3', [db, statement], { encoding: 'utf8' });
-const records = (db, where) =>
-  sql(db, `SELECT record FROM events WHERE ${where} ORDER BY seq`).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
 // `echo` with text "hold me" is held for approval (the calls wait); everything else is
 // allowed. `upstream` is more of the configuration's upstream section.
@@ -88,10 +95,6 @@ async function hostileSession(env = {}, sluiceArgs = [], setup = auditedSetup())
   return { ...peer, setup };
 }
 
-function assertVerifies(setup) {
-  const verify = sluice('audit', 'verify', '--db', setup.db);
-  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-}
 
 describe('an upstream that writes garbage and a line of 100 MB', () => {
   it('has both dropped with a warning; the call is still answered and the session goes on', async () => {
@@ -114,7 +117,7 @@ describe('an upstream that writes garbage and a line of 100 MB', () => {
     // not json, binary, a cut array, 100 000 brackets, JSON-RPC 1.0.
     const skipped = log.match(/skipped a line from the upstream that is not JSON-RPC/g) ?? [];
     assert.ok(skipped.length >= 5, log);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -136,7 +139,7 @@ describe('an upstream that floods notifications', () => {
     } finally {
       await client.close();
     }
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -163,9 +166,9 @@ describe('an upstream that never answers a call', () => {
     } finally {
       await client.close();
     }
-    const outcomes = records(setup.db, "kind = 'outcome'").map((o) => [o.tool, o.outcome, o.summary?.code]);
+    const outcomes = auditRecords(setup.db, "kind = 'outcome'").map((o) => [o.tool, o.outcome, o.summary?.code]);
     assert.deepEqual(outcomes, [['hang', 'timeout', -31003], ['echo', 'ok', undefined]]);
-    assertVerifies(setup);
+    assertAuditVerifies(setup.db);
   });
 });
 
@@ -189,9 +192,9 @@ describe('an upstream that answers with 100 MB', () => {
     } finally {
       await client.close();
     }
-    const bloat = records(peer.setup.db, "kind = 'outcome' AND tool = 'bloat'");
+    const bloat = auditRecords(peer.setup.db, "kind = 'outcome' AND tool = 'bloat'");
     assert.deepEqual(bloat.map((o) => [o.outcome, o.summary.code]), [['jsonrpc_error', -31004]]);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -220,7 +223,7 @@ describe('SIGTERM to Sluice while calls are held for approval and one is in flig
       ['cancelled', 'Sluice is shutting down'],
     ]);
     assert.doesNotMatch(peer.stderr.join(''), /hostile-server: call echo/);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -305,7 +308,7 @@ describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 reques
       ['cancelled', 'Sluice is shutting down'],
       ['cancelled', 'Sluice is shutting down'],
     ]);
-    assertVerifies(setup);
+    assertAuditVerifies(setup.db);
   });
 });
 
@@ -326,7 +329,7 @@ describe('the client goes away with one call held and one in flight', () => {
     }
     assert.equal(approvals(peer.setup)[0].state, 'cancelled');
     assert.doesNotMatch(peer.stderr.join(''), /hostile-server: call echo/);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -338,7 +341,7 @@ function assertCallsRefused(outcomes, pattern) {
   }
 }
 
-const decided = (setup) => records(setup.db, "kind = 'decision'").map((d) => d.arguments.text);
+const decided = (setup) => auditRecords(setup.db, "kind = 'decision'").map((d) => d.arguments.text);
 const upstreamSaw = (peer) => [...peer.stderr.join('').matchAll(/hostile-server: call echo/g)].length;
 
 describe('the audit disk full (RLIMIT_FSIZE on the running Sluice)', () => {
@@ -370,7 +373,7 @@ describe('the audit disk full (RLIMIT_FSIZE on the running Sluice)', () => {
     assert.equal(upstreamSaw(peer), 2, 'only the calls before and after the fault ran');
     assert.deepEqual(decided(peer.setup), ['before', 'after']);
     assert.equal(sql(peer.setup.db, 'PRAGMA integrity_check').stdout.trim(), 'ok');
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
 
@@ -387,7 +390,7 @@ describe('the audit log file removed while Sluice runs', () => {
     }
     assert.match(peer.stderr.join(''), /AUDIT LOG FILE REMOVED: .*audit\.db was removed while Sluice had it open; restored it/);
     assert.deepEqual(decided(peer.setup), ['before', 'after']);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 
   it('with its directory moved away, fails calls closed until the directory is back, then restores it', async () => {
@@ -409,7 +412,7 @@ describe('the audit log file removed while Sluice runs', () => {
     assert.match(log, /AUDIT LOG FILE REMOVED/);
     assert.equal(upstreamSaw(peer), 2, 'the call refused while the log was gone never ran');
     assert.deepEqual(decided(peer.setup), ['before', 'after']);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 
   it('replaced by another file, fails calls closed until that file is moved away', async () => {
@@ -434,6 +437,6 @@ describe('the audit log file removed while Sluice runs', () => {
     }
     assert.equal(upstreamSaw(peer), 2);
     assert.deepEqual(decided(peer.setup), ['before', 'after']);
-    assertVerifies(peer.setup);
+    assertAuditVerifies(peer.setup.db);
   });
 });
