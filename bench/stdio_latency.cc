@@ -1,7 +1,10 @@
 // sluice-bench-stdio: what Sluice adds to a stdio MCP session. The same tools/call is
-// sent to sluice-bench-server directly and then through `sluice run`, one at a time
-// (round-trip latency) and back to back (throughput), in one run so that both targets
-// see the same machine. Every response is checked; a wrong or missing one fails the run.
+// sent to a server (sluice-bench-server, or any stdio MCP server with --tool) directly
+// and then through `sluice run`, one at a time (round-trip latency) and back to back
+// (throughput), in one run so that every target sees the same machine. Every response
+// is checked against the server's own answer to the first call; a wrong or missing one
+// fails the run. With --relay the same calls also go through a bare relay, a process
+// that copies bytes and parses nothing: the floor of any process in the middle.
 // With --modern the same calls are also made in MCP 2026-07-28 (no handshake: a
 // `server/discover`, then each call carries its version and capabilities in `_meta`),
 // directly and through Sluice, each beside the direct connection of its own era.
@@ -51,16 +54,20 @@ constexpr std::chrono::milliseconds response_deadline{10'000};
 constexpr std::size_t rounds = 10;
 
 constexpr std::string_view usage =
-    "Usage: sluice-bench-stdio --sluice PATH --server PATH [--calls N] [--pipelined M] [--warmup K]\n"
-    "                          [--audit-dir DIR] [--compare PATH] [--modern]\n"
+    "Usage: sluice-bench-stdio --sluice PATH (--server PATH | -- COMMAND [ARGS...]) [--calls N] [--pipelined M]\n"
+    "                          [--warmup K] [--tool NAME] [--arguments JSON] [--audit-dir DIR] [--compare PATH]\n"
+    "                          [--relay PATH] [--modern]\n"
     "\n"
     "  --sluice PATH     the sluice binary\n"
-    "  --server PATH     the MCP server to call (sluice-bench-server)\n"
+    "  --server PATH     the MCP server to call (sluice-bench-server); or, last, -- COMMAND [ARGS...]\n"
+    "  --tool NAME       the tool every call calls (default lookup, sluice-bench-server's)\n"
+    "  --arguments JSON  its arguments, a JSON object (default {\"key\":\"alpha\"})\n"
     "  --calls N         sequential tools/call round trips per target (default 20000)\n"
     "  --pipelined M     tools/call requests written back to back per target (default 20000)\n"
     "  --warmup K        round trips before measuring (default 1000)\n"
     "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n"
     "  --compare PATH    also measure another sluice binary (say, a build of main), in the same rounds\n"
+    "  --relay PATH      also measure a bare relay (sluice-bench-relay): PATH COMMAND [ARGS...]\n"
     "  --modern          also measure MCP 2026-07-28, direct and through sluice, in the same rounds\n";
 
 class UsageError : public std::runtime_error {
@@ -70,12 +77,15 @@ class UsageError : public std::runtime_error {
 
 struct Options {
   std::string sluice;
-  std::string server;
+  std::vector<std::string> server;
+  std::string tool = "lookup";
+  json arguments = {{"key", "alpha"}};
   std::size_t calls = 20000;
   std::size_t pipelined = 20000;
   std::size_t warmup = 1000;
   std::optional<std::string> audit_dir;
   std::optional<std::string> compare;
+  std::optional<std::string> relay;
   bool modern = false;
 };
 
@@ -98,12 +108,23 @@ std::optional<Options> parse_options(int argc, char** argv) {
       options.modern = true;
       continue;
     }
+    if (arg == "--") {
+      options.server.assign(argv + i + 1, argv + argc);
+      break;
+    }
     if (i + 1 >= argc) throw UsageError(std::string(arg) + " needs a value");
     const std::string_view value = argv[++i];
     if (arg == "--sluice") {
       options.sluice = value;
     } else if (arg == "--server") {
-      options.server = value;
+      options.server = {std::string(value)};
+    } else if (arg == "--tool") {
+      options.tool = value;
+    } else if (arg == "--arguments") {
+      options.arguments = json::parse(value, nullptr, false);
+      if (!options.arguments.is_object()) throw UsageError("--arguments: expected a JSON object");
+    } else if (arg == "--relay") {
+      options.relay = std::string(value);
     } else if (arg == "--calls") {
       options.calls = parse_count(arg, value);
     } else if (arg == "--pipelined") {
@@ -119,7 +140,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
     }
   }
   if (options.sluice.empty() || options.server.empty()) {
-    throw UsageError("--sluice and --server are required");
+    throw UsageError("--sluice and a server (--server PATH or -- COMMAND...) are required");
   }
   if (options.calls == 0) throw UsageError("--calls: at least one call is needed for percentiles");
   return options;
@@ -159,8 +180,8 @@ class Target {
     }
   }
 
-  // The next message; a target that sends nothing for `response_deadline` fails the run
-  // instead of hanging it.
+  // The next message that is not a notification; a target that sends nothing for
+  // `response_deadline` fails the run instead of hanging it.
   Message receive() {
     for (;;) {
       if (auto frame = framer_.next()) {
@@ -168,7 +189,12 @@ class Target {
           throw std::runtime_error("the target sent a line of " + std::to_string(frame->size) + " bytes");
         }
         auto parsed = mcp::parse_frame(std::move(frame->text), mcp::ParseLimits{});
-        if (auto* message = std::get_if<Message>(&parsed)) return std::move(*message);
+        if (auto* message = std::get_if<Message>(&parsed)) {
+          // A real server says things of its own (list_changed, log messages); only
+          // answers are measured.
+          if (message->is_notification()) continue;
+          return std::move(*message);
+        }
         throw std::runtime_error("the target sent a line that is not a JSON-RPC message");
       }
       pollfd readable{process_.stdout_fd, POLLIN, 0};
@@ -231,11 +257,17 @@ json modern_meta() {
           {"io.modelcontextprotocol/clientInfo", {{"name", "sluice-bench-stdio"}, {"version", "1"}}}};
 }
 
-std::string lookup_call(std::int64_t id, bool modern) {
-  json params = {{"name", "lookup"}, {"arguments", {{"key", "alpha"}}}};
-  if (modern) params["_meta"] = modern_meta();
-  return request_line(id, "tools/call", std::move(params));
-}
+// The one tools/call every target is sent, over and over.
+struct ToolCall {
+  std::string tool;
+  json arguments;
+
+  [[nodiscard]] std::string line(std::int64_t id, bool modern) const {
+    json params = {{"name", tool}, {"arguments", arguments}};
+    if (modern) params["_meta"] = modern_meta();
+    return request_line(id, "tools/call", std::move(params));
+  }
+};
 
 // Fails the run unless `message` is the result of request `id`.
 const json& result_of(const Message& message, std::int64_t id) {
@@ -246,23 +278,13 @@ const json& result_of(const Message& message, std::int64_t id) {
   return message.body()["result"];
 }
 
-// Fails the run unless `message` is sluice-bench-server's own answer to lookup call
-// `id`: a result that Sluice made up in the server's place (a denial, a dry run) is
-// not a round trip to the server.
-// A 2026-07-28 result also says that it is complete.
-void expect_lookup_result(const Message& message, std::int64_t id, bool modern) {
-  static const json answer = {
-      {"content", json::array({{{"type", "text"}, {"text", "value of alpha: 42"}}})},
-      {"isError", false},
-  };
-  static const json modern_answer = [] {
-    auto complete = answer;
-    complete["resultType"] = "complete";
-    return complete;
-  }();
-  if (result_of(message, id) != (modern ? modern_answer : answer)) {
-    throw std::runtime_error("call " + std::to_string(id) +
-                             " was not answered by the server: " + message.wire());
+// Fails the run unless `message` answers call `id` with `expected`, the server's own
+// answer to the same call on the direct connection: a result that Sluice made up in the
+// server's place (a denial, a dry run) is not a round trip to the server.
+void expect_result(const Message& message, std::int64_t id, const json& expected) {
+  if (result_of(message, id) != expected) {
+    throw std::runtime_error("call " + std::to_string(id) + " was not answered as the server answers it: " +
+                             message.wire());
   }
 }
 
@@ -273,16 +295,21 @@ Message round_trip(Target& target, std::string_view request) {
 
 // One target under test, and what has been measured of it so far.
 struct Subject {
-  Subject(std::string label, const std::vector<std::string>& argv, std::size_t baseline_index)
-      : name(std::move(label)), target(argv), baseline(baseline_index) {}
+  Subject(std::string label, const std::vector<std::string>& argv, std::size_t baseline_index, const ToolCall& tool_call)
+      : name(std::move(label)), target(argv), baseline(baseline_index), call(tool_call) {}
 
   std::string name;
   Target target;
   // The index of the direct connection of the same era, which this one is set beside
   // (its own for a direct one).
   std::size_t baseline;
+  const ToolCall& call;
+  // The server's answer to the call on the direct connection of this era: what every
+  // answer must be.
+  json expected;
   bool modern = false;
   bool audited = false;
+  bool relay = false;
   std::int64_t next_id = 1;
   std::vector<double> round_trip_us;
   Clock::duration sequential_time{};
@@ -318,22 +345,34 @@ void open_session(Subject& subject) {
   subject.target.send(Message::notification("notifications/initialized").wire() + '\n');
 }
 
-void initialize(Subject& subject, std::size_t warmup_calls) {
+// `direct` is the direct connection of the subject's era, already initialized (or the
+// subject itself, whose first answer becomes what every answer of its era must be).
+void initialize(Subject& subject, const Subject& direct, std::size_t warmup_calls) {
   open_session(subject);
+  if (&subject == &direct) {
+    const auto id = subject.next_id++;
+    subject.expected = result_of(round_trip(subject.target, subject.call.line(id, subject.modern)), id);
+    if (subject.expected.value("isError", false)) {
+      throw std::runtime_error("the server answered " + subject.call.tool + " with an error: " +
+                               subject.expected.dump());
+    }
+  } else {
+    subject.expected = direct.expected;
+  }
   for (std::size_t i = 0; i < warmup_calls; ++i, ++subject.next_id) {
-    expect_lookup_result(round_trip(subject.target, lookup_call(subject.next_id, subject.modern)), subject.next_id,
-                         subject.modern);
+    expect_result(round_trip(subject.target, subject.call.line(subject.next_id, subject.modern)), subject.next_id,
+                  subject.expected);
   }
 }
 
 void run_sequential(Subject& subject, std::size_t calls) {
   const auto start = Clock::now();
   for (std::size_t i = 0; i < calls; ++i, ++subject.next_id) {
-    const auto request = lookup_call(subject.next_id, subject.modern);
+    const auto request = subject.call.line(subject.next_id, subject.modern);
     const auto sent = Clock::now();
     const auto response = round_trip(subject.target, request);
     subject.round_trip_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
-    expect_lookup_result(response, subject.next_id, subject.modern);
+    expect_result(response, subject.next_id, subject.expected);
   }
   subject.sequential_time += Clock::now() - start;
 }
@@ -346,7 +385,7 @@ void run_pipelined(Subject& subject, std::size_t calls) {
   subject.next_id += static_cast<std::int64_t>(calls);
   std::string requests;
   for (std::size_t i = 0; i < calls; ++i) {
-    requests += lookup_call(first_id + static_cast<std::int64_t>(i), subject.modern);
+    requests += subject.call.line(first_id + static_cast<std::int64_t>(i), subject.modern);
   }
 
   auto& target = subject.target;
@@ -369,7 +408,7 @@ void run_pipelined(Subject& subject, std::size_t calls) {
           answered[static_cast<std::size_t>(index)]) {
         throw std::runtime_error("a pipelined response answers no outstanding request: " + response.wire());
       }
-      expect_lookup_result(response, id.get<std::int64_t>(), subject.modern);
+      expect_result(response, id.get<std::int64_t>(), subject.expected);
       answered[static_cast<std::size_t>(index)] = true;
     }
   } catch (...) {
@@ -486,6 +525,13 @@ void print_table(const Options& options, std::deque<Subject>& subjects) {
   for (std::size_t i = 2; i < subjects.size(); ++i) {
     const auto& subject = subjects[i];
     if (subject.baseline == i) continue;
+    if (subject.relay) {
+      const auto floor = figures[i].p50_us - direct.p50_us;
+      fmt::print("added p50 latency {} (copies bytes, parses nothing): {:.1f} µs per call, the floor of any "
+                 "process between client and server on this machine; Sluice adds {:+.1f} µs over it\n",
+                 subject.name, floor, added_p50 - floor);
+      continue;
+    }
     if (!subject.audited) {
       // The binary of --compare, or the 2026-07-28 path, in the same rounds.
       fmt::print("added p50 latency {}: {:.1f} µs per call\n", subject.name,
@@ -520,34 +566,45 @@ std::string audited_config(const std::string& dir, const std::string& sync) {
   return config;
 }
 
+// `front` followed by the server's command.
+std::vector<std::string> in_front_of(std::vector<std::string> front, const std::vector<std::string>& server) {
+  front.insert(front.end(), server.begin(), server.end());
+  return front;
+}
+
 void run(const Options& options) {
+  const ToolCall call{options.tool, options.arguments};
   std::deque<Subject> subjects;  // Subjects do not move: they own processes
-  const std::vector<std::string> through_sluice{options.sluice, "--log-level", "warn", "run", "--", options.server};
-  subjects.emplace_back("direct", std::vector<std::string>{options.server}, 0);
-  subjects.emplace_back("through sluice", through_sluice, 0);
+  const auto through_sluice = in_front_of({options.sluice, "--log-level", "warn", "run", "--"}, options.server);
+  subjects.emplace_back("direct", options.server, 0, call);
+  subjects.emplace_back("through sluice", through_sluice, 0, call);
   if (options.audit_dir) {
     for (const char* sync : {"normal", "full"}) {
       subjects.emplace_back(std::string("sluice + audit, sync ") + sync,
-                            std::vector<std::string>{options.sluice, "--log-level", "warn", "run", "--config",
-                                                     audited_config(*options.audit_dir, sync), "--",
-                                                     options.server},
-                            0);
+                            in_front_of({options.sluice, "--log-level", "warn", "run", "--config",
+                                         audited_config(*options.audit_dir, sync), "--"},
+                                        options.server),
+                            0, call);
       subjects.back().audited = true;
     }
   }
+  if (options.relay) {
+    subjects.emplace_back("through a bare relay", in_front_of({*options.relay}, options.server), 0, call);
+    subjects.back().relay = true;
+  }
   if (options.compare) {
     subjects.emplace_back("through " + *options.compare,
-                          std::vector<std::string>{*options.compare, "--log-level", "warn", "run", "--", options.server},
-                          0);
+                          in_front_of({*options.compare, "--log-level", "warn", "run", "--"}, options.server), 0,
+                          call);
   }
   if (options.modern) {
     const auto direct = subjects.size();
-    subjects.emplace_back("direct, 2026-07-28", std::vector<std::string>{options.server}, direct);
-    subjects.emplace_back("through sluice, 2026-07-28", through_sluice, direct);
+    subjects.emplace_back("direct, 2026-07-28", options.server, direct, call);
+    subjects.emplace_back("through sluice, 2026-07-28", through_sluice, direct, call);
     subjects[direct].modern = subjects[direct + 1].modern = true;
   }
   for (auto& subject : subjects) {
-    initialize(subject, options.warmup);
+    initialize(subject, subjects[subject.baseline], options.warmup);
     subject.round_trip_us.reserve(options.calls);
   }
   std::vector<double> cpu_before;
