@@ -1,5 +1,7 @@
 #include "proxy/filters/policy_filter.h"
 
+#include <exception>
+
 #include <spdlog/spdlog.h>
 
 #include "mcp/digest.h"
@@ -204,6 +206,24 @@ void PolicyFilter::learn_tools(Exchange& exchange, bool first_page) {
 }
 
 asio::awaitable<void> PolicyFilter::refresh_catalog(Exchange& exchange) {
+  if (!refreshed_) refreshed_.emplace(co_await asio::this_coro::executor);
+  if (refreshing_) {
+    while (refreshing_) co_await refreshed_->wait();
+    co_return;
+  }
+  refreshing_ = true;
+  std::exception_ptr failure;
+  try {
+    co_await fetch_catalog(exchange);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  refreshing_ = false;
+  refreshed_->notify_all();
+  if (failure) std::rethrow_exception(failure);
+}
+
+asio::awaitable<void> PolicyFilter::fetch_catalog(Exchange& exchange) {
   std::optional<std::string> cursor;
   for (int page = 0; page < max_refresh_pages; ++page) {
     json params = json::object();

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "mcp/async_event.h"
 #include "policy/config.h"
 #include "policy/engine.h"
 #include "policy/tool_catalog.h"
@@ -31,7 +32,11 @@ class PolicyFilter final : public Filter {
  private:
   asio::awaitable<Verdict> decide_call(Exchange& exchange);
   void learn_tools(Exchange& exchange, bool first_page);
+  // Asks the upstream for its tools/list, unless a refresh of this session's is already
+  // under way: then waits for that one (a burst of calls that all find the catalog
+  // empty sends one tools/list, not one each).
   asio::awaitable<void> refresh_catalog(Exchange& exchange);
+  asio::awaitable<void> fetch_catalog(Exchange& exchange);
   asio::awaitable<Verdict> hold(Exchange& exchange, const std::string& tool, const mcp::json& arguments,
                                 const std::optional<ApprovalTicket>& ticket);
   Verdict settled(Exchange& exchange, const HoldResult& result);
@@ -68,6 +73,9 @@ class PolicyFilter final : public Filter {
   // Client tools/list requests awaiting their response, by id_key: true when the
   // request had no cursor (a new listing starts).
   std::unordered_map<std::string, bool> tools_list_requests_;
+  // A refresh_catalog() in progress, and its end (made on first use: it needs the executor).
+  bool refreshing_ = false;
+  std::optional<mcp::AsyncEvent> refreshed_;
   // Sluice's own tasks in this session (made on first use: they need the executor),
   // and the client's tasks/list requests without a cursor, whose answer lists them too.
   std::optional<ApprovalTasks> tasks_;

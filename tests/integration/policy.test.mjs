@@ -162,6 +162,24 @@ describe('pinning (annotations: pinned)', () => {
   });
 });
 
+describe('the tool catalog', () => {
+  it('a burst of calls before the catalog is known asks the upstream for tools/list once', async () => {
+    const client = await governed(['--config', deferring()]);
+    try {
+      const burst = 20;
+      const results = await Promise.all(
+        Array.from({ length: burst }, (_, i) => client.callTool({ name: 'pods_list', arguments: { namespace: `n${i}` } })),
+      );
+      for (const result of results) assert.equal(result.isError, undefined, text(result));
+      assert.equal((await client.reached('pods_list')).length, burst);
+      const lists = await client.callTool({ name: 'lists_seen', arguments: {} });
+      assert.equal(text(lists), '1', 'the calls that found the catalog empty waited for the first one\'s tools/list');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('the default policy (no --config)', () => {
   it('allows reads and holds everything else', async () => {
     const client = await governed(['--config', deferring()]);
