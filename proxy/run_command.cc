@@ -26,6 +26,7 @@
 #include "proxy/approval_queue.h"
 #include "proxy/arguments.h"
 #include "proxy/durable_pin_store.h"
+#include "proxy/event_loop.h"
 #include "proxy/filters/audit_filter.h"
 #include "proxy/filters/metrics_filter.h"
 #include "proxy/filters/policy_filter.h"
@@ -332,7 +333,7 @@ int run_stdio(asio::io_context& io, const RunOptions& options, Governance& gover
     // open, say) must not keep Sluice alive.
     io.stop();
   });
-  io.run();
+  run_event_loop(io, options.busy_poll);
   return exit_code;
 }
 
@@ -491,7 +492,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
     log_failure("http listener", error);
     io.stop();
   });
-  io.run();
+  run_event_loop(io, options.busy_poll);
   return 0;
 }
 
@@ -505,6 +506,10 @@ int run_proxy(const RunOptions& options) {
   // which fails calls closed, not a signal that kills Sluice.
   ::signal(SIGXFSZ, SIG_IGN);
   asio::io_context io;
+  if (options.busy_poll > std::chrono::microseconds::zero()) {
+    // Said once at startup, to explain a core busier than the traffic would suggest.
+    spdlog::info("busy polling for up to {}us after each event before sleeping", options.busy_poll.count());
+  }
   Governance governance(io.get_executor(), options.config);
   const auto ui = start_ui(io, options.config, governance);
   if (options.config.listen.address.empty()) return run_stdio(io, options, governance);

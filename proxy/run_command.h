@@ -23,6 +23,9 @@ struct RunOptions {
   mcp::ParseLimits limits;
   // How long the upstream gets to exit after its stdin closes, and again after SIGTERM.
   std::chrono::milliseconds shutdown_grace{5000};
+  // How long the event loop keeps polling after work before it sleeps; zero: it does
+  // not busy-poll (proxy/event_loop.h).
+  std::chrono::microseconds busy_poll{0};
   // The caller, for the audit log and four eyes; empty: the local user.
   std::string principal;
   // Called once, on the event loop, when the HTTP listener and the web UI accept

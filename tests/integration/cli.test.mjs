@@ -52,6 +52,7 @@ describe('sluice command line', () => {
       [['--bogus', 'run'], /unknown option "--bogus"/],
       [['run', '--max-message-bytes', '12XB', '--', 'true'], /--max-message-bytes: expected a positive size/],
       [['run', '--shutdown-grace', 'soon', '--', 'true'], /--shutdown-grace: expected a duration/],
+      [['run', '--busy-poll', '20ms', '--', 'true'], /--busy-poll: expected off or a duration from 1us to 10ms/],
       [['--log-level', 'loud', 'run', '--', 'true'], /--log-level: expected one of trace, debug/],
       [['--log-format', 'xml', 'run', '--', 'true'], /--log-format: expected one of text, json/],
       [['help', 'nothing'], /no command "nothing"/],

@@ -72,6 +72,26 @@ TEST_CASE("text that is not such a duration is refused") {
   }
 }
 
+TEST_CASE("a fine duration also takes us, for settings finer than a millisecond") {
+  constexpr std::chrono::microseconds limit = 10ms;
+  CHECK(parse_fine_duration("50us", limit) == 50us);
+  CHECK(parse_fine_duration("2ms", limit) == 2ms);
+  CHECK(parse_fine_duration("0us", limit) == 0us);
+  CHECK(parse_fine_duration("10000us", limit) == limit);
+  CHECK_FALSE(parse_fine_duration("10001us", limit));
+  CHECK_FALSE(parse_fine_duration("11ms", limit));
+  CHECK_FALSE(parse_fine_duration("1s", limit));
+  CHECK_FALSE(parse_fine_duration("50", limit));
+  CHECK_FALSE(parse_fine_duration("us", limit));
+  CHECK_FALSE(parse_fine_duration("-5us", limit));
+  CHECK_FALSE(parse_fine_duration("5µs", limit));
+}
+
+TEST_CASE("a duration in milliseconds does not take us") {
+  CHECK_FALSE(parse("1000us"));
+  CHECK_FALSE(parse("0us"));
+}
+
 TEST_CASE("a duration is written back in the largest unit that holds it whole, and reads back the same") {
   CHECK(format_duration(5min) == "5m");
   CHECK(format_duration(90s) == "90s");
