@@ -56,7 +56,7 @@ constexpr std::size_t rounds = 10;
 constexpr std::string_view usage =
     "Usage: sluice-bench-stdio --sluice PATH (--server PATH | -- COMMAND [ARGS...]) [--calls N] [--pipelined M]\n"
     "                          [--warmup K] [--tool NAME] [--arguments JSON] [--audit-dir DIR] [--compare PATH]\n"
-    "                          [--relay PATH] [--modern]\n"
+    "                          [--relay PATH] [--busy-poll DURATION] [--modern]\n"
     "\n"
     "  --sluice PATH     the sluice binary\n"
     "  --server PATH     the MCP server to call (sluice-bench-server); or, last, -- COMMAND [ARGS...]\n"
@@ -68,6 +68,7 @@ constexpr std::string_view usage =
     "  --audit-dir DIR   also measure Sluice with an audit log in DIR, sync normal and full\n"
     "  --compare PATH    also measure another sluice binary (say, a build of main), in the same rounds\n"
     "  --relay PATH      also measure a bare relay (sluice-bench-relay): PATH COMMAND [ARGS...]\n"
+    "  --busy-poll D     also measure sluice run --busy-poll D (and with audit normal, with --audit-dir)\n"
     "  --modern          also measure MCP 2026-07-28, direct and through sluice, in the same rounds\n";
 
 class UsageError : public std::runtime_error {
@@ -86,6 +87,7 @@ struct Options {
   std::optional<std::string> audit_dir;
   std::optional<std::string> compare;
   std::optional<std::string> relay;
+  std::optional<std::string> busy_poll;
   bool modern = false;
 };
 
@@ -125,6 +127,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       if (!options.arguments.is_object()) throw UsageError("--arguments: expected a JSON object");
     } else if (arg == "--relay") {
       options.relay = std::string(value);
+    } else if (arg == "--busy-poll") {
+      options.busy_poll = std::string(value);
     } else if (arg == "--calls") {
       options.calls = parse_count(arg, value);
     } else if (arg == "--pipelined") {
@@ -557,9 +561,9 @@ std::size_t share_of_round(std::size_t total, std::size_t round) {
 // between them is Sluice's.
 // The configuration of an audited Sluice: everything allowed, so that the figures
 // are the audit's cost and nothing else's.
-std::string audited_config(const std::string& dir, const std::string& sync) {
-  const auto config = dir + "/audit-" + sync + ".yaml";
-  const auto db = dir + "/audit-" + sync + ".db";
+std::string audited_config(const std::string& dir, const std::string& name, const std::string& sync) {
+  const auto config = dir + "/audit-" + name + ".yaml";
+  const auto db = dir + "/audit-" + name + ".db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
   std::ofstream(config) << "audit:\n  path: " << db << "\n  sync: " << sync
                         << "\npolicy:\n  default: allow\n";
@@ -582,7 +586,24 @@ void run(const Options& options) {
     for (const char* sync : {"normal", "full"}) {
       subjects.emplace_back(std::string("sluice + audit, sync ") + sync,
                             in_front_of({options.sluice, "--log-level", "warn", "run", "--config",
-                                         audited_config(*options.audit_dir, sync), "--"},
+                                         audited_config(*options.audit_dir, sync, sync), "--"},
+                                        options.server),
+                            0, call);
+      subjects.back().audited = true;
+    }
+  }
+  if (options.busy_poll) {
+    const std::string flag = "--busy-poll " + *options.busy_poll;
+    subjects.emplace_back("through sluice " + flag,
+                          in_front_of({options.sluice, "--log-level", "warn", "run", "--busy-poll", *options.busy_poll,
+                                       "--"},
+                                      options.server),
+                          0, call);
+    if (options.audit_dir) {
+      subjects.emplace_back("sluice + audit, sync normal, " + flag,
+                            in_front_of({options.sluice, "--log-level", "warn", "run", "--busy-poll",
+                                         *options.busy_poll, "--config",
+                                         audited_config(*options.audit_dir, "normal-busy-poll", "normal"), "--"},
                                         options.server),
                             0, call);
       subjects.back().audited = true;
