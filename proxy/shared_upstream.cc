@@ -190,11 +190,23 @@ bool SharedUpstream::forward_plain_request(Port& port, std::string_view wire) {
       if (!entries || mcp::member_value(*entries, "progressToken")) return false;
     }
   }
-  const mcp::json upstream_id = ++next_id_;
-  const auto key = mcp::id_key(upstream_id);
-  client_requests_[key] = ClientRequest{&port, std::move(client_id), upstream_id, next_id_};
-  upstream_.send(with_value(wire, *id, key));
+  upstream_.send(with_value(wire, *id, mcp::id_key(register_request(port, std::move(client_id)))));
   return true;
+}
+
+mcp::json SharedUpstream::register_request(Port& port, mcp::json client_id) {
+  const mcp::json upstream_id = ++next_id_;
+  client_requests_[mcp::id_key(upstream_id)] = ClientRequest{&port, std::move(client_id), upstream_id, next_id_};
+  return upstream_id;
+}
+
+std::optional<SharedUpstream::ClientRequest> SharedUpstream::take_request(const std::string& key) {
+  const auto request = client_requests_.find(key);
+  if (request == client_requests_.end()) return std::nullopt;
+  auto taken = std::move(request->second);
+  client_requests_.erase(request);
+  progress_tokens_.erase(key);
+  return taken;
 }
 
 bool SharedUpstream::route_plain_response(std::string_view text) {
@@ -207,14 +219,11 @@ bool SharedUpstream::route_plain_response(std::string_view text) {
   const auto upstream_id = id_of(*id);
   if (upstream_id.is_discarded()) return false;
   const auto key = mcp::id_key(upstream_id);
-  const auto request = client_requests_.find(key);
   // Unknown ids are warned about, and initialize's answer is kept, on the parsed way.
-  if (request == client_requests_.end() || key == initialize_upstream_key_) return false;
-  auto* port = request->second.port;
-  const auto client_id = mcp::id_key(request->second.id);
-  client_requests_.erase(request);
-  progress_tokens_.erase(key);
-  if (port != nullptr) port->deliver(with_value(text, *id, client_id));
+  if (key == initialize_upstream_key_) return false;
+  const auto request = take_request(key);
+  if (!request) return false;
+  if (request->port != nullptr) request->port->deliver(with_value(text, *id, mcp::id_key(request->id)));
   return true;
 }
 
@@ -252,9 +261,8 @@ void SharedUpstream::forward_request(Port& port, mcp::Message message) {
     initialize_waiting_.emplace_back(&port, message.id());
     return;
   }
-  const mcp::json upstream_id = ++next_id_;
+  const auto upstream_id = register_request(port, message.id());
   const auto key = mcp::id_key(upstream_id);
-  client_requests_[key] = ClientRequest{&port, message.id(), upstream_id, next_id_};
   if (initialize) {
     initialize_sent_ = true;
     initialize_upstream_key_ = key;
@@ -291,19 +299,15 @@ void SharedUpstream::forward_notification(Port& port, mcp::Message message) {
 void SharedUpstream::from_upstream(mcp::Message message) {
   if (message.is_response()) {
     const auto key = mcp::id_key(message.id());
-    const auto request = client_requests_.find(key);
-    if (request == client_requests_.end()) {
+    const auto request = take_request(key);
+    if (!request) {
       spdlog::warn("shared upstream answered id {} which no session asked; dropped", message.id().dump());
       return;
     }
-    auto* port = request->second.port;
-    const auto id = request->second.id;
-    client_requests_.erase(request);
-    progress_tokens_.erase(key);
     if (key == initialize_upstream_key_) answer_initialize(message);
-    if (port == nullptr) return;
-    message.mutable_body()["id"] = id;
-    port->deliver(message.wire());
+    if (request->port == nullptr) return;
+    message.mutable_body()["id"] = request->id;
+    request->port->deliver(message.wire());
   } else if (message.is_request()) {
     auto* owner = owner_of_server_request();
     if (owner == nullptr) {

@@ -63,6 +63,12 @@ class SharedUpstream {
   // parsed way.
   bool forward_plain_request(Port& port, std::string_view wire);
   bool route_plain_response(std::string_view text);
+  // Gives a request of `port`'s, sent with `client_id`, the next id on the child,
+  // remembered until it is answered; returns that id.
+  mcp::json register_request(Port& port, mcp::json client_id);
+  // Forgets the request the child knows by `key` (and its progress token) and returns
+  // it; nullopt when no session asked it.
+  std::optional<ClientRequest> take_request(const std::string& key);
   void from_upstream(mcp::Message message);
   void forward_request(Port& port, mcp::Message message);
   void forward_notification(Port& port, mcp::Message message);
