@@ -528,6 +528,11 @@ class HttpListener::Connection {
     if (version->get_ref<const std::string&>() != modern_protocol_version) {
       co_return co_await write(unsupported_version(request, message.id(), *version));
     }
+    // A request already on its way when Sluice began to stop: nothing new starts now.
+    if (listener_.stopped_) {
+      co_return co_await write(rpc_error(request, http::status::service_unavailable, -32603,
+                                         "Service Unavailable: the server is shutting down", message.id()));
+    }
     if (listener_.modern_requests_.size() >= listener_.options_.max_sessions) {
       co_return co_await write(rpc_error(request, http::status::service_unavailable, -32603,
                                          "Service Unavailable: the limit of " +
@@ -609,6 +614,11 @@ class HttpListener::Connection {
   }
 
   asio::awaitable<std::shared_ptr<HttpServerSession>> new_session(const Request& request, const std::string& principal) {
+    if (listener_.stopped_) {
+      co_await write(rpc_error(request, http::status::service_unavailable, -32600,
+                               "Service Unavailable: the server is shutting down"));
+      co_return nullptr;
+    }
     if (listener_.sessions_.size() >= listener_.options_.max_sessions) {
       co_await write(rpc_error(request, http::status::service_unavailable, -32600,
                                "Service Unavailable: the limit of " + std::to_string(listener_.options_.max_sessions) +

@@ -451,14 +451,13 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   };
 
   auto listening = listener_options(options);
+  // Once stopping, the listener itself refuses what would start here (503).
   listening.on_modern_request = [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-    if (stopping) throw std::runtime_error(shutting_down);
     if (!modern_upstream || modern_upstream->ended()) modern_upstream = SharedHub::start(executor, options);
     start(client, std::make_shared<HubSession>(modern_upstream));
   };
   listener = std::make_unique<mcp::HttpListener>(
       executor, std::move(listening), [&](const std::shared_ptr<mcp::HttpServerSession>& client) {
-        if (stopping) throw std::runtime_error(shutting_down);
         if (!config.upstream.shared) return start(client, start_upstream(executor, options));
         if (!shared_child || shared_child->ended()) shared_child = SharedHub::start(executor, options);
         start(client, std::make_shared<HubSession>(shared_child));

@@ -9,6 +9,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -309,6 +311,48 @@ describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 reques
       ['cancelled', 'Sluice is shutting down'],
     ]);
     assertAuditVerifies(setup.db);
+  });
+});
+
+describe('a new session asked for while Sluice over HTTP stops', () => {
+  it('is refused 503 (shutting down), not started, and Sluice still exits 0', async () => {
+    // A stubborn upstream keeps the first session, and so Sluice, up for the grace.
+    const proxy = await startSluiceHttp(fixtureServer('stubborn-server.mjs'), ['--shutdown-grace', '2s']);
+    const first = new Client({ name: 'first', version: '1.0.0' });
+    await first.connect(new StreamableHTTPClientTransport(proxy.url));
+    // A connection that has begun its request before the signal...
+    const socket = net.connect(Number(proxy.url.port), proxy.url.hostname);
+    await once(socket, 'connect');
+    socket.write(`POST ${proxy.url.pathname} HTTP/1.1\r\nHost: ${proxy.url.host}\r\n`);
+    const exited = once(proxy.child, 'exit');
+    proxy.child.kill('SIGTERM');
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('SIGTERM not logged within 15 s')), 15000);
+      const check = () => {
+        if (!/received Terminated; ending/.test(proxy.stderr())) return;
+        clearTimeout(timer);
+        proxy.child.stderr.off('data', check);
+        resolve();
+      };
+      proxy.child.stderr.on('data', check);
+      check();
+    });
+    // ...and finishes it, an initialize, once Sluice is stopping.
+    const body = JSON.stringify({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'late', version: '1' } },
+    });
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.end('Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await once(socket, 'close');
+    assert.match(answer, /^HTTP\/1\.1 503 /, answer);
+    assert.match(answer, /"message":"Service Unavailable: the server is shutting down"/, answer);
+    const [code] = await exited;
+    assert.equal(code, 0, proxy.stderr());
+    assert.equal(proxy.stderr().match(/relayed to upstream/g)?.length, 1, 'only the first session started');
+    await first.close();
   });
 });
 
