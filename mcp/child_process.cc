@@ -18,6 +18,11 @@ namespace {
 
 constexpr std::size_t max_stderr_line_bytes = 64 * 1024;
 
+// The open-file limit Sluice was started with, for its children, once it raised its own
+// (set before any child is spawned, read in the forked child).
+bool open_file_limit_raised = false;
+rlimit inherited_open_file_limit{};
+
 struct Pipe {
   int read = -1;
   int write = -1;
@@ -42,6 +47,7 @@ struct Pipe {
   // sessions' connections and pipes, the audit database. Marked close-on-exec rather
   // than closed, so that `status` still reports a failed exec.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (open_file_limit_raised) ::setrlimit(RLIMIT_NOFILE, &inherited_open_file_limit);
   // Sluice ignores SIGPIPE and SIGXFSZ; exec keeps ignored signals ignored, the server should not.
   ::signal(SIGPIPE, SIG_DFL);
   ::signal(SIGXFSZ, SIG_DFL);
@@ -84,6 +90,18 @@ SpawnedProcess spawn_process(const std::vector<std::string>& argv) {
                             "cannot start upstream `" + command_line(argv) + "`");
   }
   return SpawnedProcess{pid, in.write, out.read, err.read};
+}
+
+rlim_t raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur >= limit.rlim_max) return limit.rlim_cur;
+  const rlimit inherited = limit;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return inherited.rlim_cur;
+  inherited_open_file_limit = inherited;
+  open_file_limit_raised = true;
+  return limit.rlim_cur;
 }
 
 std::string command_line(const std::vector<std::string>& argv) {

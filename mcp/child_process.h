@@ -2,6 +2,7 @@
 // relayed to Sluice's log, its exit observed, and stopped without leaving orphans.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -29,6 +30,13 @@ struct SpawnedProcess {
 // SIGTERM if Sluice dies first. Throws std::system_error naming the command when it
 // cannot be started, including when exec fails.
 SpawnedProcess spawn_process(const std::vector<std::string>& argv);
+
+// Raises this process's soft open-file limit to its hard one (an HTTP listener holds a
+// descriptor per connection) and returns the soft limit now in force. Children spawned
+// after it still start with the soft limit Sluice was given, as systemd gives its
+// services 1024 whatever its own: a program using select() fails on a descriptor
+// above 1023.
+rlim_t raise_open_file_limit();
 
 // The command as one line, for logs and error messages: "npx -y server".
 std::string command_line(const std::vector<std::string>& argv);

@@ -368,21 +368,16 @@ mcp::HttpListenerOptions listener_options(const RunOptions& options) {
 }
 
 // Each HTTP connection holds a file descriptor, and the soft limit (often 1024) would
-// stop accept() long before listen.limits.max_connections: it is raised to the hard one.
-void raise_open_file_limit(std::size_t max_connections) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    const auto before = limit.rlim_cur;
-    limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
-  }
+// stop accept() long before listen.limits.max_connections: it is raised to the hard one
+// (for Sluice only: upstream children keep the one Sluice was given).
+void make_room_for_connections(std::size_t max_connections) {
+  const auto open_files = mcp::raise_open_file_limit();
   // Upstream pipes, the audit log and the web UI need descriptors too.
   constexpr rlim_t reserve = 256;
-  if (limit.rlim_cur != RLIM_INFINITY && max_connections + reserve > limit.rlim_cur) {
+  if (open_files != RLIM_INFINITY && max_connections + reserve > open_files) {
     spdlog::warn("listen.limits.max_connections is {}, but the open-file limit is {}: accept() will fail first "
                  "(raise the hard limit, ulimit -Hn, or lower max_connections)",
-                 max_connections, limit.rlim_cur);
+                 max_connections, open_files);
   }
 }
 
@@ -399,7 +394,7 @@ int run_http(asio::io_context& io, const RunOptions& options, Governance& govern
   std::unique_ptr<mcp::HttpListener> listener;
   std::shared_ptr<SharedHub> shared_child;
   std::shared_ptr<SharedHub> modern_upstream;
-  raise_open_file_limit(static_cast<std::size_t>(config.listen.max_connections));
+  make_room_for_connections(static_cast<std::size_t>(config.listen.max_connections));
 
   // A 2026-07-28 request (client->modern()) is governed by a proxy session of its own,
   // as a 2025 session is, over one upstream every modern request shares (its router

@@ -2,9 +2,11 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -198,6 +200,27 @@ TEST_CASE("a child inherits no descriptor of Sluice's beyond its stdin, stdout a
     CHECK(listed == "0 1 2 ");
     co_await child.stop(5s);
   });
+}
+
+TEST_CASE("a child starts with the open-file limit Sluice was given, not the one Sluice raised itself to") {
+  rlimit original{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
+  REQUIRE(original.rlim_max != RLIM_INFINITY);
+  REQUIRE(original.rlim_max >= 64);
+  // As if Sluice had been started with a soft limit under a larger hard one.
+  rlimit given = original;
+  given.rlim_cur = std::min<rlim_t>(512, original.rlim_max / 2);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &given) == 0);
+  CHECK(raise_open_file_limit() == original.rlim_max);
+
+  asio::io_context io;
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ulimit -Sn"}, limit);
+  run_test(io, [&]() -> asio::awaitable<void> {
+    const auto soft_limit = co_await receive_line(child.transport());
+    CHECK(soft_limit == std::to_string(given.rlim_cur));
+    co_await child.stop(5s);
+  });
+  ::setrlimit(RLIMIT_NOFILE, &original);
 }
 
 TEST_CASE("starting a command that does not exist throws an error naming it") {
