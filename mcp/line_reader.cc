@@ -48,12 +48,20 @@ int pollable_descriptor(int fd, bool for_reading) {
 }
 
 LineReader::LineReader(const asio::any_io_executor& executor, int fd, std::size_t max_line_bytes)
-    : stream_(executor, pollable_descriptor(fd, true)), framer_(max_line_bytes) {}
+    : stream_(executor, pollable_descriptor(fd, true)), framer_(max_line_bytes), capacity_(stream_.native_handle()) {}
 
 asio::awaitable<std::optional<Frame>> LineReader::next() {
   for (;;) {
-    if (auto frame = framer_.next()) co_return frame;
+    if (auto frame = framer_.next()) {
+      // The large line has crossed: the room it was given goes back.
+      if (capacity_.grown() && framer_.pending_bytes() == 0) capacity_.relax();
+      co_return frame;
+    }
     if (ended_) co_return std::nullopt;
+    // A line longer than the pipe holds, of a size not known yet: the writer gets all
+    // the room there is for the rest of it, rather than a pipe's worth per wake-up
+    // (mcp/pipe_capacity.h).
+    if (framer_.pending_bytes() >= capacity_.bytes()) capacity_.fit(PipeCapacity::most);
     boost::system::error_code ec;
     const auto got = co_await stream_.async_read_some(asio::buffer(buffer_),
                                                       asio::redirect_error(asio::use_awaitable, ec));

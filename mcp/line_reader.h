@@ -8,6 +8,7 @@
 
 #include "mcp/asio.h"
 #include "mcp/line_framer.h"
+#include "mcp/pipe_capacity.h"
 
 namespace sluice::mcp {
 
@@ -26,6 +27,7 @@ class LineReader {
  private:
   asio::posix::stream_descriptor stream_;
   LineFramer framer_;
+  PipeCapacity capacity_;
   bool ended_ = false;
   std::array<char, 64 * 1024> buffer_{};
 };

@@ -23,6 +23,7 @@ StreamTransport::StreamTransport(const asio::any_io_executor& executor, int read
                                  std::size_t max_message_bytes)
     : reader_(executor, read_fd, max_message_bytes),
       writer_(executor, pollable_descriptor(write_fd, false)),
+      write_capacity_(writer_.native_handle()),
       written_(executor) {
   // send() writes directly when nothing is queued, and must never block the loop;
   // where the descriptor cannot be made non-blocking, every write goes through the queue.
@@ -30,10 +31,19 @@ StreamTransport::StreamTransport(const asio::any_io_executor& executor, int read
   writer_.non_blocking(true, ignored);
 }
 
-asio::awaitable<std::optional<Frame>> StreamTransport::receive() { return reader_.next(); }
+asio::awaitable<std::optional<Frame>> StreamTransport::receive() {
+  auto frame = co_await reader_.next();
+  // An answer means the peer has read what it answers: a pipe grown for a large
+  // message can have its usual size back.
+  if (frame && write_capacity_.grown()) write_capacity_.relax();
+  co_return frame;
+}
 
 void StreamTransport::send(std::string message) {
   if (!can_send()) return;
+  // A message the pipe cannot hold crosses in one go rather than a pipe's worth per
+  // wake-up of the reader (mcp/pipe_capacity.h).
+  write_capacity_.fit(queued_bytes_ + message.size() + 1);
   const auto now = std::chrono::steady_clock::now();
   std::size_t written = 0;
   if (!writing_ && writer_.non_blocking() && now - last_direct_write_ >= burst_gap) {

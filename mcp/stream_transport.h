@@ -11,6 +11,7 @@
 
 #include "mcp/async_event.h"
 #include "mcp/line_reader.h"
+#include "mcp/pipe_capacity.h"
 #include "mcp/transport.h"
 
 namespace sluice::mcp {
@@ -35,6 +36,7 @@ class StreamTransport final : public Transport {
 
   LineReader reader_;
   asio::posix::stream_descriptor writer_;
+  PipeCapacity write_capacity_;
   std::deque<std::string> queue_;
   // Of the first message queued, the bytes a direct write already put in the pipe.
   std::size_t front_written_ = 0;

@@ -1,6 +1,7 @@
 #include "mcp/stream_transport.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -50,6 +51,33 @@ TEST_CASE("messages sent arrive newline-terminated and in the order sent") {
     std::string received(expected.size(), '\0');
     co_await asio::async_read(peer, asio::buffer(received), asio::use_awaitable);
     CHECK(received == expected);
+  });
+}
+
+TEST_CASE("a message larger than the pipe crosses in one write, and the pipe shrinks back once answered") {
+  asio::io_context io;
+  Pipe input, output;
+  const int watched = output.write_end();
+  const auto first = static_cast<std::size_t>(::fcntl(watched, F_GETPIPE_SZ));
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  asio::posix::stream_descriptor peer(io, output.release_read());
+
+  run_test(io, [&]() -> asio::awaitable<void> {
+    const std::string large(3 * first, 'x');
+    transport.send(large);
+    // All of it is in the pipe before the peer reads a byte: no write waited for room.
+    int in_pipe = 0;
+    REQUIRE(::ioctl(peer.native_handle(), FIONREAD, &in_pipe) == 0);
+    CHECK(static_cast<std::size_t>(in_pipe) == large.size() + 1);
+    std::string received(large.size() + 1, '\0');
+    co_await asio::async_read(peer, asio::buffer(received), asio::use_awaitable);
+    CHECK(received == large + "\n");
+
+    // The peer's answer: what was sent has been read, so the room goes back.
+    write_all(input.write_end(), "{}\n");
+    const auto answer = co_await receive_line(transport);
+    CHECK(answer == "{}");
+    CHECK(static_cast<std::size_t>(::fcntl(peer.native_handle(), F_GETPIPE_SZ)) == first);
   });
 }
 
