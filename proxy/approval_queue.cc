@@ -400,7 +400,11 @@ void ApprovalQueue::publish(const audit::ApprovalRecord& record) {
 void ApprovalQueue::reload_from_store() {
   for (auto& [id, live] : live_) {
     const auto stored = reader_->approval(id);
-    if (!stored || stored->state == live.record.state) continue;
+    // A stored request still pending while this process already decided it is this
+    // process's own decision not yet written (the writer thread commits it): stale, not
+    // a change. Taking it moved the request back to pending, and its decision was then
+    // published, and counted in sluice_approvals_total, a second time.
+    if (!stored || stored->state == live.record.state || stored->state == audit::ApprovalState::pending) continue;
     live.record = *stored;
     live.changed->notify_all();
     publish(*stored);
