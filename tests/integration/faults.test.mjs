@@ -84,6 +84,22 @@ async function logged(peer, pattern) {
   }
 }
 
+// Resolves once the stderr of a Sluice from startSluiceHttp (which carries the
+// upstream's) shows `pattern`.
+function httpLogged(proxy, pattern) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${pattern} not logged within 15 s`)), 15000);
+    const check = () => {
+      if (!pattern.test(proxy.stderr())) return;
+      clearTimeout(timer);
+      proxy.child.stderr.off('data', check);
+      resolve();
+    };
+    proxy.child.stderr.on('data', check);
+    check();
+  });
+}
+
 // The most memory the process has held (VmHWM), in MiB; not bounded under ASan.
 function peakMiB(pid) {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -263,19 +279,6 @@ describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 reques
         '    - { name: held, match: { tool: pods_delete }, action: require_approval }\n',
     );
     const proxy = await startSluiceHttp(fixtureServer('dual-era-server.mjs'), ['--config', setup.config]);
-    // Resolves once Sluice's stderr (which carries the upstream's) shows `pattern`.
-    const sluiceLogged = (pattern) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${pattern} not logged within 15 s`)), 15000);
-        const check = () => {
-          if (!pattern.test(proxy.stderr())) return;
-          clearTimeout(timer);
-          proxy.child.stderr.off('data', check);
-          resolve();
-        };
-        proxy.child.stderr.on('data', check);
-        check();
-      });
     const legacy = new Client({ name: 'legacy', version: '1.0.0' });
     await legacy.connect(new StreamableHTTPClientTransport(proxy.url));
     const legacyHeld = outcome(legacy.callTool({ name: 'pods_delete', arguments: { name: 'legacy' } }));
@@ -283,8 +286,8 @@ describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 reques
     const modernHeld = modernCall(proxy.url, 'pods_delete', { name: 'modern' });
     const modernInFlight = modernCall(proxy.url, 'wait_for_cancel', { tag: 'modern' });
     await pending(setup, 2);
-    await sluiceLogged(/call wait_for_cancel \{"tag":"legacy"\}/);
-    await sluiceLogged(/call wait_for_cancel \{"tag":"modern"\}/);
+    await httpLogged(proxy, /call wait_for_cancel \{"tag":"legacy"\}/);
+    await httpLogged(proxy, /call wait_for_cancel \{"tag":"modern"\}/);
     const started = Date.now();
     const code = await proxy.stop();
     const stopped = Date.now() - started;
@@ -316,7 +319,9 @@ describe('SIGTERM to Sluice over HTTP while a 2025 session and 2026-07-28 reques
 
 describe('a new session asked for while Sluice over HTTP stops', () => {
   it('is refused 503 (shutting down), not started, and Sluice still exits 0', async () => {
-    // A stubborn upstream keeps the first session, and so Sluice, up for the grace.
+    // stubborn-server ignores the end of its stdin and SIGTERM, so after the signal Sluice
+    // waits --shutdown-grace (2 s) at each step before SIGKILL: the first session, and
+    // Sluice, stay up that long, the window in which the late request arrives.
     const proxy = await startSluiceHttp(fixtureServer('stubborn-server.mjs'), ['--shutdown-grace', '2s']);
     const first = new Client({ name: 'first', version: '1.0.0' });
     await first.connect(new StreamableHTTPClientTransport(proxy.url));
@@ -326,17 +331,7 @@ describe('a new session asked for while Sluice over HTTP stops', () => {
     socket.write(`POST ${proxy.url.pathname} HTTP/1.1\r\nHost: ${proxy.url.host}\r\n`);
     const exited = once(proxy.child, 'exit');
     proxy.child.kill('SIGTERM');
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('SIGTERM not logged within 15 s')), 15000);
-      const check = () => {
-        if (!/received Terminated; ending/.test(proxy.stderr())) return;
-        clearTimeout(timer);
-        proxy.child.stderr.off('data', check);
-        resolve();
-      };
-      proxy.child.stderr.on('data', check);
-      check();
-    });
+    await httpLogged(proxy, /received Terminated; ending/);
     // ...and finishes it, an initialize, once Sluice is stopping.
     const body = JSON.stringify({
       jsonrpc: '2.0', id: 1, method: 'initialize',
