@@ -5,7 +5,17 @@
 // Sluice pays too before it does any work of its own. sluice-bench-stdio --relay sets
 // it beside Sluice.
 //
-//   sluice-bench-relay SERVER [ARGS...]
+// With --listen PORT it is the floor of a Streamable HTTP front instead: it serves
+// http://127.0.0.1:PORT/mcp, one blocking thread per connection as sluice-bench-server's
+// own HTTP mode does, writes each POST's body to the server as a line and answers a
+// request (a body with an "id") with the server's next line as JSON, anything else with
+// 202. It frames HTTP and parses no JSON, checks no header and keeps no session: what it
+// adds over the server's own HTTP is what any HTTP-to-stdio front pays (a TCP hop, two
+// pipe hops, their wake-ups) before it does any work. One exchange with the server at a
+// time, so it is the floor for one session; bench/http_latency.mjs --relay sets it
+// beside Sluice.
+//
+//   sluice-bench-relay [--listen PORT] SERVER [ARGS...]
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,11 +24,65 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "mcp/asio.h"
 
 namespace {
+
+// The server's pipes, seen from the relay.
+struct Server {
+  pid_t pid = -1;
+  int to = -1;    // its stdin
+  int from = -1;  // its stdout
+};
+
+Server start_server(char** argv) {
+  int to_server[2];
+  int from_server[2];
+  if (::pipe(to_server) != 0 || ::pipe(from_server) != 0) {
+    std::perror("sluice-bench-relay: pipe");
+    std::exit(1);
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("sluice-bench-relay: fork");
+    std::exit(1);
+  }
+  if (pid == 0) {
+    ::dup2(to_server[0], STDIN_FILENO);
+    ::dup2(from_server[1], STDOUT_FILENO);
+    for (const int fd : {to_server[0], to_server[1], from_server[0], from_server[1]}) ::close(fd);
+    ::execvp(argv[0], argv);
+    std::fprintf(stderr, "sluice-bench-relay: cannot start %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(to_server[0]);
+  ::close(from_server[1]);
+  // A side that went away shows up as a failed write, not as the end of the relay.
+  ::signal(SIGPIPE, SIG_IGN);
+  return {pid, to_server[1], from_server[0]};
+}
+
+int exit_status_of(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
 
 // One direction: bytes read from `from` wait in `pending` until `to` takes them, so
 // that neither side's full pipe can stall the other direction.
@@ -53,38 +117,9 @@ bool give(Direction& direction) {
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0) {
-    std::fprintf(argc < 2 ? stderr : stdout, "Usage: sluice-bench-relay SERVER [ARGS...]\n");
-    return argc < 2 ? 2 : 0;
-  }
-  int to_server[2];
-  int from_server[2];
-  if (::pipe(to_server) != 0 || ::pipe(from_server) != 0) {
-    std::perror("sluice-bench-relay: pipe");
-    return 1;
-  }
-  const pid_t server = ::fork();
-  if (server < 0) {
-    std::perror("sluice-bench-relay: fork");
-    return 1;
-  }
-  if (server == 0) {
-    ::dup2(to_server[0], STDIN_FILENO);
-    ::dup2(from_server[1], STDOUT_FILENO);
-    for (const int fd : {to_server[0], to_server[1], from_server[0], from_server[1]}) ::close(fd);
-    ::execvp(argv[1], argv + 1);
-    std::fprintf(stderr, "sluice-bench-relay: cannot start %s: %s\n", argv[1], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(to_server[0]);
-  ::close(from_server[1]);
-  // A side that went away shows up as a failed write, not as the end of the relay.
-  ::signal(SIGPIPE, SIG_IGN);
-  std::array<Direction, 2> directions{Direction{STDIN_FILENO, to_server[1], {}},
-                                      Direction{from_server[0], STDOUT_FILENO, {}}};
+int relay_stdio(Server server) {
+  std::array<Direction, 2> directions{Direction{STDIN_FILENO, server.to, {}},
+                                      Direction{server.from, STDOUT_FILENO, {}}};
   for (const auto& direction : directions) {
     for (const int fd : {direction.from, direction.to}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
@@ -106,16 +141,125 @@ int main(int argc, char** argv) {
         if (watched[i].fd == direction.to && watched[i].events == POLLOUT) alive = alive && give(direction);
       }
       if (!direction.pending.empty() && alive) alive = give(direction);
-      if (direction.done() && direction.to == to_server[1] && to_server[1] >= 0) {
-        ::close(to_server[1]);
-        to_server[1] = -1;
+      if (direction.done() && direction.to == server.to && server.to >= 0) {
+        ::close(server.to);
+        server.to = -1;
         direction.to = -1;
       }
     }
     if (!alive) break;
   }
-  int status = 0;
-  while (::waitpid(server, &status, 0) < 0 && errno == EINTR) {
+  return exit_status_of(server.pid);
+}
+
+// The HTTP mode's side of the server: one line written, one line read, at a time.
+class LineExchange {
+ public:
+  explicit LineExchange(Server server) : server_(server) {}
+
+  // Writes `line` and a newline; with `answered`, returns the server's next line
+  // (empty when it is gone).
+  std::string exchange(std::string line, bool answered) {
+    std::lock_guard lock(mutex_);
+    line += '\n';
+    for (std::size_t written = 0; written < line.size();) {
+      const ssize_t put = ::write(server_.to, line.data() + written, line.size() - written);
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) return {};
+      written += static_cast<std::size_t>(put);
+    }
+    return answered ? next_line() : std::string();
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+ private:
+  std::string next_line() {
+    for (;;) {
+      if (const auto end = read_.find('\n', scanned_); end != std::string::npos) {
+        auto line = read_.substr(0, end);
+        read_.erase(0, end + 1);
+        scanned_ = 0;
+        return line;
+      }
+      scanned_ = read_.size();
+      std::array<char, chunk> buffer{};
+      const ssize_t got = ::read(server_.from, buffer.data(), buffer.size());
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return {};
+      read_.append(buffer.data(), static_cast<std::size_t>(got));
+    }
+  }
+
+  Server server_;
+  std::mutex mutex_;
+  std::string read_;
+  std::size_t scanned_ = 0;
+};
+
+namespace http = boost::beast::http;
+using boost::asio::ip::tcp;
+
+void serve_connection(tcp::socket socket, LineExchange& server) {
+  boost::beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(std::uint64_t{64} << 20);  // the benchmark's 1 MiB payloads
+    http::read(socket, buffer, parser, ec);
+    if (ec) return;
+    auto request = parser.release();
+    http::response<http::string_body> response(http::status::accepted, request.version());
+    response.keep_alive(request.keep_alive());
+    response.set("Mcp-Session-Id", "relay");
+    if (request.method() == http::verb::post) {
+      // A request has an id; a notification or a response to the server gets 202.
+      const bool answered = std::string_view(request.body()).find("\"id\"") != std::string_view::npos;
+      auto line = server.exchange(std::move(request.body()), answered);
+      if (answered) {
+        if (line.empty()) return;  // the server is gone
+        response.result(http::status::ok);
+        response.set(http::field::content_type, "application/json");
+        response.body() = std::move(line);
+      }
+    } else {
+      response.result(http::status::ok);
+    }
+    response.prepare_payload();
+    http::write(socket, response, ec);
+    if (ec || !response.keep_alive()) return;
+  }
+}
+
+int relay_http(Server server, unsigned short port) {
+  LineExchange exchange(server);
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  std::fprintf(stderr, "listening on http://127.0.0.1:%u/mcp\n", acceptor.local_endpoint().port());
+  for (;;) {
+    tcp::socket socket(io);
+    acceptor.accept(socket);
+    socket.set_option(tcp::no_delay(true));
+    std::thread(serve_connection, std::move(socket), std::ref(exchange)).detach();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0) {
+    std::fprintf(argc < 2 ? stderr : stdout, "Usage: sluice-bench-relay [--listen PORT] SERVER [ARGS...]\n");
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "--listen") == 0) {
+    if (argc < 4) {
+      std::fprintf(stderr, "Usage: sluice-bench-relay [--listen PORT] SERVER [ARGS...]\n");
+      return 2;
+    }
+    try {
+      return relay_http(start_server(argv + 3), static_cast<unsigned short>(std::stoi(argv[2])));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sluice-bench-relay: %s\n", e.what());
+      return 1;
+    }
+  }
+  return relay_stdio(start_server(argv + 1));
 }

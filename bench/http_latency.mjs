@@ -28,13 +28,14 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const allTargets = ['direct-stdio', 'sluice-stdio', 'sluice-stdio-normal', 'sluice-stdio-full', 'direct-http',
-  'sluice-http', 'sluice-http-normal', 'sluice-http-full', 'sluice-http-busy-poll', 'supergateway', 'mcp-proxy',
+  'sluice-http', 'sluice-http-normal', 'sluice-http-full', 'sluice-http-busy-poll', 'relay-http', 'supergateway', 'mcp-proxy',
   'direct-stdio-modern', 'sluice-stdio-modern', 'direct-http-modern', 'sluice-http-modern'];
 const defaultTargets = ['direct-stdio', 'direct-http', 'sluice-http', 'supergateway', 'mcp-proxy'];
 const { values: options } = parseArgs({
   options: {
     sluice: { type: 'string' },
     server: { type: 'string' },
+    relay: { type: 'string' },
     targets: { type: 'string', default: defaultTargets.join(',') },
     payload: { type: 'string', default: '0' },
     concurrency: { type: 'string', default: '1,50' },
@@ -48,14 +49,15 @@ const { values: options } = parseArgs({
     'soak-sample': { type: 'string', default: '10' },
   },
 });
-const usage = 'Usage: node bench/http_latency.mjs --sluice PATH --server PATH [--targets T,…] [--payload BYTES,…]\n' +
+const usage = 'Usage: node bench/http_latency.mjs --sluice PATH --server PATH [--relay PATH] [--targets T,…] [--payload BYTES,…]\n' +
   '         [--concurrency C,…] [--calls N] [--warmup K] [--rounds R] [--rss-sessions S]\n' +
   '         [--soak SECONDS [--soak-target T] [--soak-sessions C] [--soak-sample SECONDS]]\n' +
   `  targets: ${allTargets.join(', ')}`;
 const list = (name) => options[name].split(',').filter((item) => item !== '').map((item) => item.trim());
 const count = (name) => Number.parseInt(options[name], 10);
 const chosen = options.soak !== '0' ? [options['soak-target']] : list('targets');
-if (!options.sluice || !options.server || chosen.some((name) => !allTargets.includes(name))) {
+if (!options.sluice || !options.server || chosen.some((name) => !allTargets.includes(name)) ||
+    (chosen.includes('relay-http') && !options.relay)) {
   console.error(usage);
   process.exit(2);
 }
@@ -368,6 +370,11 @@ const makers = {
   // Opt-in (docs/operations.md): the one process of an HTTP front may spin; 256 stdio fronts should not.
   'sluice-http-busy-poll': () => sluiceListening('sluice --listen --busy-poll 50us', undefined, false,
     ['--busy-poll', '50us']),
+  // The floor of any HTTP-to-stdio front (bench/bare_relay.cc): frames HTTP, parses no JSON.
+  'relay-http': () => Object.assign(httpTarget('bare HTTP relay', async () => {
+    const port = await freePort();
+    return startListening(options.relay, ['--listen', String(port), options.server], `http://127.0.0.1:${port}/mcp`);
+  }), { oneSessionOnly: true }),
   supergateway: () => httpTarget('supergateway 4.0.0', async () => {
     const port = await freePort();
     return startListening(process.execPath, [bin('supergateway/dist/index.js'), '--stdio', options.server,
@@ -477,6 +484,10 @@ async function measure(sessions, calls, warmup) {
     for (const target of targets) await target.stop();
   } else {
     for (const target of targets) {
+      if (target.oneSessionOnly) {
+        figures.get(target).refused = 'left out: one exchange with its server at a time, a floor for one session only';
+        continue;
+      }
       await target.start();
       const opened = await openSessions(target, sessions);
       await refusing(target, () => Promise.all(opened.map((session) =>
@@ -545,6 +556,10 @@ function printGoals(byKey) {
           : `${(ratio * 100).toFixed(1)}% (goal: under 10%): ${ratio < 0.1 ? 'met' : 'NOT met'}`;
         console.log(`${label} adds ${fmt(added(front))} at p50 over HTTP, ${bridge} ${fmt(added(bridge))}: ${verdict}`);
       }
+    }
+    if (byKey.has('relay-http')) {
+      console.log(`The bare HTTP relay adds ${fmt(added('relay-http'))} at p50 over HTTP (the floor of any front ` +
+        `between an HTTP client and a stdio server on this machine); Sluice adds ${fmt(added('sluice-http') - added('relay-http'))} over it`);
     }
   }
   // What Sluice adds on the 2026-07-28 path beside what it adds on the 2025 one, in the same cell.
