@@ -4,7 +4,7 @@ option(SLUICE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitiz
 option(SLUICE_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only; see tests/fuzz/run)" OFF)
 option(SLUICE_BUILD_TESTS "Build the unit tests and register the integration tests" ON)
 option(SLUICE_BUILD_BENCH "Build the benchmarks of bench/" ON)
-option(SLUICE_UNITY_BUILD "Compile the libraries in unity batches (the sanitizer build: docs/hardening.md)" OFF)
+option(SLUICE_UNITY_BUILD "Compile every target in unity batches of eight sources (scripts/setup: docs/hardening.md)" OFF)
 
 set(CMAKE_CXX_STANDARD 20)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)

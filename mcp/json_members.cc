@@ -7,10 +7,8 @@ namespace {
 
 constexpr auto npos = std::string_view::npos;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 std::size_t skip_space(std::string_view text, std::size_t pos) {
-  while (pos < text.size() && is_space(text[pos])) ++pos;
+  while (pos < text.size() && is_json_space(text[pos])) ++pos;
   return pos;
 }
 
@@ -35,7 +33,7 @@ std::size_t value_end(std::string_view text, std::size_t pos) {
   const char first = text[pos];
   if (first == '"') return string_end(text, pos);
   if (first != '{' && first != '[') {
-    while (pos < text.size() && text[pos] != ',' && text[pos] != '}' && text[pos] != ']' && !is_space(text[pos])) ++pos;
+    while (pos < text.size() && text[pos] != ',' && text[pos] != '}' && text[pos] != ']' && !is_json_space(text[pos])) ++pos;
     return pos;
   }
   std::size_t depth = 0;

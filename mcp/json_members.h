@@ -11,6 +11,9 @@
 
 namespace sluice::mcp {
 
+// JSON's whitespace (RFC 8259): space, tab, carriage return, line feed.
+inline bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 struct JsonMember {
   std::string_view key;    // without its quotes, as written (never with an escape)
   std::string_view value;  // the value's text, without surrounding whitespace

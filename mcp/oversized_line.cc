@@ -2,12 +2,12 @@
 
 #include <string_view>
 
+#include "mcp/json_members.h"
+
 namespace sluice::mcp {
 namespace {
 
 using nlohmann::json;
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // An id as JSON-RPC allows it: a number or a string; nullopt for anything else.
 std::optional<json> id_value(std::string_view text) {
@@ -51,7 +51,7 @@ class HeadReader {
 
  private:
   void skip_space() {
-    while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
+    while (pos_ < text_.size() && is_json_space(text_[pos_])) ++pos_;
   }
   [[nodiscard]] bool at_end() const { return pos_ >= text_.size(); }
 
@@ -61,10 +61,10 @@ class HeadReader {
 
 // The id of `..."id":ID}` at the very end of the line.
 std::optional<json> trailing_id(std::string_view tail) {
-  while (!tail.empty() && is_space(tail.back())) tail.remove_suffix(1);
+  while (!tail.empty() && is_json_space(tail.back())) tail.remove_suffix(1);
   if (tail.empty() || tail.back() != '}') return std::nullopt;
   tail.remove_suffix(1);
-  while (!tail.empty() && is_space(tail.back())) tail.remove_suffix(1);
+  while (!tail.empty() && is_json_space(tail.back())) tail.remove_suffix(1);
   std::size_t start = tail.size();
   if (!tail.empty() && tail.back() == '"') {
     // Back to the opening quote: one not escaped by an odd run of backslashes.
@@ -80,13 +80,13 @@ std::optional<json> trailing_id(std::string_view tail) {
   }
   auto id = id_value(tail.substr(start));
   auto before = tail.substr(0, start);
-  while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+  while (!before.empty() && is_json_space(before.back())) before.remove_suffix(1);
   if (!before.ends_with(':')) return std::nullopt;
   before.remove_suffix(1);
-  while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+  while (!before.empty() && is_json_space(before.back())) before.remove_suffix(1);
   if (!before.ends_with("\"id\"")) return std::nullopt;
   before.remove_suffix(4);
-  while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+  while (!before.empty() && is_json_space(before.back())) before.remove_suffix(1);
   if (!before.ends_with(',')) return std::nullopt;
   return id;
 }

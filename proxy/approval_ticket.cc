@@ -21,7 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view prefix = "sluice.v1.";
+constexpr std::string_view ticket_prefix = "sluice.v1.";
 constexpr std::size_t key_bytes = 32;
 // A ticket is a few hundred bytes; an upstream's wrapped state is bounded by the
 // message size limit. This only stops absurd input before any decoding.
@@ -76,7 +76,7 @@ std::string TicketSeal::seal(const ApprovalTicket& ticket) const {
       {"principal", ticket.principal},  {"expires", ticket.expires},
   };
   if (ticket.upstream_state) payload["upstreamState"] = *ticket.upstream_state;
-  const auto body = std::string(prefix) + mcp::base64_encode(mcp::canonical_json(payload));
+  const auto body = std::string(ticket_prefix) + mcp::base64_encode(mcp::canonical_json(payload));
   return body + "." + mcp::to_hex(mcp::hmac_sha256(key_, body));
 }
 
@@ -91,7 +91,7 @@ std::optional<ApprovalTicket> TicketSeal::open(std::string_view state) const {
     return std::nullopt;
   }
   // Sealed by this key, so the text is Sluice's own; parsed defensively all the same.
-  const auto decoded = mcp::base64_decode(body.substr(prefix.size()));
+  const auto decoded = mcp::base64_decode(body.substr(ticket_prefix.size()));
   if (!decoded) return std::nullopt;
   const auto payload = json::parse(*decoded, nullptr, false);
   if (!payload.is_object()) return std::nullopt;
@@ -111,6 +111,6 @@ std::optional<ApprovalTicket> TicketSeal::open(std::string_view state) const {
   return ticket;
 }
 
-bool TicketSeal::claims_ours(std::string_view state) { return state.starts_with(prefix); }
+bool TicketSeal::claims_ours(std::string_view state) { return state.starts_with(ticket_prefix); }
 
 }  // namespace sluice::proxy

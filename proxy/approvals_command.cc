@@ -15,7 +15,7 @@
 namespace sluice::proxy {
 namespace {
 
-constexpr std::string_view usage = R"(Usage:
+constexpr std::string_view approvals_usage = R"(Usage:
   sluice approvals list    --db DB [--all] [--json]
   sluice approvals show    --db DB ID [--json]
   sluice approvals approve --db DB ID [--comment TEXT]
@@ -143,11 +143,11 @@ int vote(Arguments& args, bool approve) {
 
 }  // namespace
 
-std::string_view approvals_help() { return usage; }
+std::string_view approvals_help() { return approvals_usage; }
 
 int approvals_command(Arguments& args) {
   int status = 0;
-  const auto verb = take_verb(args, usage, status);
+  const auto verb = take_verb(args, approvals_usage, status);
   if (!verb) return status;
   if (*verb == "list") return list(args);
   if (*verb == "show") return show(args);

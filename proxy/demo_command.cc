@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view help = R"(Usage:
+constexpr std::string_view demo_usage = R"(Usage:
   sluice demo [--dir DIR] [--agent] [--listen ADDR:PORT] [--ui ADDR:PORT]
 
 Runs the whole product on this machine, with nothing to configure:
@@ -167,7 +167,7 @@ void print_banner(const ServingAt& at, const fs::path& dir, const fs::path& slui
 
 }  // namespace
 
-std::string_view demo_help() { return help; }
+std::string_view demo_help() { return demo_usage; }
 
 int demo_command(Arguments& args) {
   fs::path dir;
@@ -177,7 +177,7 @@ int demo_command(Arguments& args) {
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "-h" || arg == "--help") {
-      std::cout << help;
+      std::cout << demo_usage;
       return 0;
     }
     if (arg == "--dir") {

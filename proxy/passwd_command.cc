@@ -13,7 +13,7 @@
 namespace sluice::proxy {
 namespace {
 
-constexpr std::string_view help = R"(Usage:
+constexpr std::string_view passwd_usage = R"(Usage:
   sluice passwd [--cost N]
 
 Reads a password and prints its hash for ui.users[].password in sluice.yaml:
@@ -62,14 +62,14 @@ void wipe(std::string& secret) { OPENSSL_cleanse(secret.data(), secret.size()); 
 
 }  // namespace
 
-std::string_view passwd_help() { return help; }
+std::string_view passwd_help() { return passwd_usage; }
 
 int passwd_command(Arguments& args) {
   webui::ScryptParameters parameters;
   while (!args.done()) {
     const auto arg = args.take();
     if (arg == "-h" || arg == "--help") {
-      std::cout << help;
+      std::cout << passwd_usage;
       return 0;
     }
     if (arg == "--cost") {

@@ -13,7 +13,7 @@
 namespace sluice::proxy {
 namespace {
 
-constexpr std::string_view help = R"(Usage:
+constexpr std::string_view policy_usage = R"(Usage:
   sluice policy check FILE
   sluice policy explain --config FILE --tool NAME [--args JSON]
                         [--annotations JSON] [--input-schema JSON] [--changed]
@@ -128,11 +128,11 @@ int explain(Arguments& args) {
 
 }  // namespace
 
-std::string_view policy_help() { return help; }
+std::string_view policy_help() { return policy_usage; }
 
 int policy_command(Arguments& args) {
   int status = 0;
-  const auto verb = take_verb(args, help, status);
+  const auto verb = take_verb(args, policy_usage, status);
   if (!verb) return status;
   if (*verb == "check") return check(args);
   if (*verb == "explain") return explain(args);

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mcp/asio.h"
 #include "mcp/transport.h"
@@ -99,6 +100,11 @@ inline asio::awaitable<std::string> receive_line(mcp::Transport& transport) {
   REQUIRE(frame.has_value());
   REQUIRE(frame->kind == mcp::Frame::Kind::line);
   co_return std::move(frame->text);
+}
+
+// The next frame from `transport`, parsed.
+inline asio::awaitable<nlohmann::json> receive_json(mcp::Transport& transport) {
+  co_return nlohmann::json::parse(co_await receive_line(transport));
 }
 
 }  // namespace sluice::test

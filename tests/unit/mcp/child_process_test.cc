@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 using test::receive_line;
 using test::run_test;
 
-constexpr std::size_t limit = 1 << 20;
+constexpr std::size_t child_line_limit = 1 << 20;
 
 std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
@@ -43,7 +43,7 @@ class SubreaperScope {
 
 TEST_CASE("a child running cat echoes the lines it is sent") {
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/cat"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/cat"}, child_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     child.transport().send(R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
@@ -58,7 +58,7 @@ TEST_CASE("a child running cat echoes the lines it is sent") {
 
 TEST_CASE("stop() returns as soon as a child that exits on stdin EOF has exited") {
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/cat"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/cat"}, child_line_limit);
   constexpr auto grace = 20s;
 
   run_test(
@@ -75,7 +75,7 @@ TEST_CASE("stop() returns as soon as a child that exits on stdin EOF has exited"
 
 TEST_CASE("stop() sends SIGTERM to a child that ignores stdin EOF") {
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "echo ready; while :; do sleep 1; done"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "echo ready; while :; do sleep 1; done"}, child_line_limit);
   constexpr auto grace = 100ms;
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -93,7 +93,7 @@ TEST_CASE("stop() sends SIGTERM to a child that ignores stdin EOF") {
 TEST_CASE("stop() escalates to SIGKILL when the child ignores stdin EOF and SIGTERM") {
   asio::io_context io;
   ChildProcess child(io.get_executor(),
-                     {"/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"}, limit);
+                     {"/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"}, child_line_limit);
   constexpr auto grace = 100ms;
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -119,7 +119,7 @@ TEST_CASE("no process the child started survives stop()") {
   }
 
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", script}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", script}, child_line_limit);
   asio::signal_set child_exits(io, SIGCHLD);
   pid_t grandchild = -1;
   struct KillOnFailure {
@@ -162,7 +162,7 @@ TEST_CASE("no process the child started survives stop()") {
 
 TEST_CASE("wait() returns the status of a child that exits on its own") {
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "exit 3"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "exit 3"}, child_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     const int status = co_await child.wait();
@@ -174,7 +174,7 @@ TEST_CASE("wait() returns the status of a child that exits on its own") {
 
 TEST_CASE("what a child writes to stderr does not reach its transport") {
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "echo noise >&2; echo '{}'"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "echo noise >&2; echo '{}'"}, child_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     const auto output = co_await receive_line(child.transport());
@@ -191,7 +191,7 @@ TEST_CASE("a child inherits no descriptor of Sluice's beyond its stdin, stdout a
   REQUIRE(leaked > 2);
   // The shell lists its own descriptors while it waits for ls (no pipeline: a shell
   // holds a pipe's ends while it starts the commands on either side).
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ls /proc/$$/fd"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ls /proc/$$/fd"}, child_line_limit);
   ::close(leaked);
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -214,7 +214,7 @@ TEST_CASE("a child starts with the open-file limit Sluice was given, not the one
   CHECK(raise_open_file_limit() == original.rlim_max);
 
   asio::io_context io;
-  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ulimit -Sn"}, limit);
+  ChildProcess child(io.get_executor(), {"/bin/sh", "-c", "ulimit -Sn"}, child_line_limit);
   run_test(io, [&]() -> asio::awaitable<void> {
     const auto soft_limit = co_await receive_line(child.transport());
     CHECK(soft_limit == std::to_string(given.rlim_cur));

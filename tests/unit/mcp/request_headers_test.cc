@@ -7,7 +7,7 @@
 namespace sluice::mcp {
 namespace {
 
-const json modern_meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+const json modern_request_meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
                           {"io.modelcontextprotocol/clientCapabilities", json::object()}};
 
 ToolHeaderMap logs_tool() {
@@ -52,7 +52,7 @@ TEST_CASE("a modern request's body calls for its headers, in the specification's
       1, "tools/call",
       {{"name", "pods_logs"},
        {"arguments", {{"namespace", "prod-eu"}, {"follow", true}, {"tail", 20}, {"name", "web-1"}}},
-       {"_meta", modern_meta}});
+       {"_meta", modern_request_meta}});
   CHECK(pairs(mirrored_headers(call, tools)) ==
         std::vector<std::pair<std::string, std::string>>{{"MCP-Protocol-Version", "2026-07-28"},
                                                          {"Mcp-Method", "tools/call"},
@@ -62,21 +62,21 @@ TEST_CASE("a modern request's body calls for its headers, in the specification's
                                                          {"Mcp-Param-Tail", "20"}});
   SECTION("a null or absent annotated argument has no header") {
     const auto sparse = Message::request(
-        1, "tools/call", {{"name", "pods_logs"}, {"arguments", {{"namespace", nullptr}}}, {"_meta", modern_meta}});
+        1, "tools/call", {{"name", "pods_logs"}, {"arguments", {{"namespace", nullptr}}}, {"_meta", modern_request_meta}});
     CHECK(pairs(mirrored_headers(sparse, tools)).size() == 3);
   }
   SECTION("resources/read names its uri, prompts/get its name; other methods name nothing") {
-    const auto read = Message::request(2, "resources/read", {{"uri", "file:///a"}, {"_meta", modern_meta}});
+    const auto read = Message::request(2, "resources/read", {{"uri", "file:///a"}, {"_meta", modern_request_meta}});
     CHECK(pairs(mirrored_headers(read, tools)).back() == std::pair<std::string, std::string>{"Mcp-Name", "file:///a"});
-    const auto list = Message::request(3, "tools/list", {{"_meta", modern_meta}});
+    const auto list = Message::request(3, "tools/list", {{"_meta", modern_request_meta}});
     CHECK(pairs(mirrored_headers(list, tools)).size() == 2);
   }
   SECTION("tasks/get, tasks/update and tasks/cancel name their task; tasks/list nothing") {
     for (const auto* method : {"tasks/get", "tasks/update", "tasks/cancel"}) {
-      const auto task = Message::request(5, method, {{"taskId", "t-1"}, {"_meta", modern_meta}});
+      const auto task = Message::request(5, method, {{"taskId", "t-1"}, {"_meta", modern_request_meta}});
       CHECK(pairs(mirrored_headers(task, tools)).back() == std::pair<std::string, std::string>{"Mcp-Name", "t-1"});
     }
-    const auto list = Message::request(6, "tasks/list", {{"_meta", modern_meta}});
+    const auto list = Message::request(6, "tasks/list", {{"_meta", modern_request_meta}});
     CHECK(pairs(mirrored_headers(list, tools)).size() == 2);
   }
   SECTION("a tool no list described has only the standard headers") {

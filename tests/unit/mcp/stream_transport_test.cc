@@ -22,7 +22,7 @@ using test::receive_line;
 using test::run_test;
 using test::write_all;
 
-constexpr std::size_t limit = 1 << 20;
+constexpr std::size_t transport_line_limit = 1 << 20;
 
 // Everything the far end of a pipe receives until the transport closes it.
 asio::awaitable<std::string> read_to_end(asio::posix::stream_descriptor& stream) {
@@ -37,7 +37,7 @@ asio::awaitable<std::string> read_to_end(asio::posix::stream_descriptor& stream)
 TEST_CASE("messages sent arrive newline-terminated and in the order sent") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
   asio::posix::stream_descriptor peer(io, output.release_read());
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -59,7 +59,7 @@ TEST_CASE("a message larger than the pipe crosses in one write, and the pipe shr
   Pipe input, output;
   const int watched = output.write_end();
   const auto first = static_cast<std::size_t>(::fcntl(watched, F_GETPIPE_SZ));
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
   asio::posix::stream_descriptor peer(io, output.release_read());
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -84,7 +84,7 @@ TEST_CASE("a message larger than the pipe crosses in one write, and the pipe shr
 TEST_CASE("close_send() lets what is queued reach the peer before its end of stream") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
   asio::posix::stream_descriptor peer(io, output.release_read());
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -104,7 +104,7 @@ TEST_CASE("close_send() lets what is queued reach the peer before its end of str
 TEST_CASE("receive() yields each frame, then nullopt once the peer closes") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     write_all(input.write_end(), "{\"a\":1}\n{\"b\":2}\n");
@@ -121,7 +121,7 @@ TEST_CASE("receive() yields each frame, then nullopt once the peer closes") {
 TEST_CASE("an unterminated last line is delivered at end of stream") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     write_all(input.write_end(), "{\"a\":1}\n{\"last\":true}");
@@ -154,7 +154,7 @@ TEST_CASE("a line over the limit arrives as an oversized frame and the stream go
 TEST_CASE("close_receive() makes a pending receive() return nullopt") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
   AsyncEvent received(io.get_executor());
   std::optional<std::optional<Frame>> result;
 
@@ -186,8 +186,8 @@ TEST_CASE("close_receive() makes a pending receive() return nullopt") {
 TEST_CASE("after close_receive() the transport still sends") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
-  StreamTransport peer(io.get_executor(), output.release_read(), input.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
+  StreamTransport peer(io.get_executor(), output.release_read(), input.release_write(), transport_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     transport.close_receive();
@@ -201,7 +201,7 @@ TEST_CASE("after close_receive() the transport still sends") {
 TEST_CASE("when the peer stops reading, sending fails and drain() returns") {
   asio::io_context io;
   Pipe input, output;
-  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), input.release_read(), output.release_write(), transport_line_limit);
   output.close_read();
 
   run_test(io, [&]() -> asio::awaitable<void> {
@@ -221,7 +221,7 @@ TEST_CASE("input redirected from a regular file is read like a pipe") {
 
   asio::io_context io;
   Pipe output;
-  StreamTransport transport(io.get_executor(), file, output.release_write(), limit);
+  StreamTransport transport(io.get_executor(), file, output.release_write(), transport_line_limit);
 
   run_test(io, [&]() -> asio::awaitable<void> {
     auto line = co_await receive_line(transport);

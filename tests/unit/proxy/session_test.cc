@@ -23,6 +23,7 @@ using mcp::json;
 using mcp::Message;
 using mcp::StreamTransport;
 using test::Pipe;
+using test::receive_json;
 using test::receive_line;
 using test::run_test;
 
@@ -77,10 +78,6 @@ struct Harness {
   std::optional<SessionEnd> end;
   mcp::AsyncEvent ended;
 };
-
-asio::awaitable<json> receive_json(mcp::Transport& transport) {
-  co_return json::parse(co_await receive_line(transport));
-}
 
 // Every message the transport delivers until its end of stream.
 asio::awaitable<std::vector<json>> receive_until_end(mcp::Transport& transport) {
