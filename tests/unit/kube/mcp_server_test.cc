@@ -8,9 +8,9 @@
 #include "support/async_test.h"
 
 namespace sluice::kube {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 using test::Pipe;
 using test::receive_line;
 using test::run_test;

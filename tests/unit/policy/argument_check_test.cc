@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 using Catch::Matchers::Contains;
 
 json schema_with(const json& properties) { return {{"type", "object"}, {"properties", properties}}; }

@@ -8,9 +8,9 @@
 #include "policy/tool_catalog.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 
 PolicyConfig policy_with(AnnotationTrust trust) {
   PolicyConfig policy;

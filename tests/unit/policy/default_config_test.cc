@@ -7,9 +7,9 @@
 #include "policy/engine.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 
 Decision decide_by_default(std::string_view tool, ToolClass tool_class, const json& arguments) {
   const PolicyEngine engine(default_config().policy);

@@ -15,9 +15,9 @@
 #include "policy/engine.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 
 // A deliberately naive glob, independent of policy/glob.cc.
 bool reference_glob(std::string_view pattern, std::string_view text) {

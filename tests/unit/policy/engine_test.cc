@@ -9,9 +9,9 @@
 #include "policy/config_loader.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 using Catch::Matchers::Contains;
 
 PolicyEngine engine_from(const std::string& yaml) {

@@ -6,9 +6,9 @@
 #include "policy/config_loader.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 
 // The condition a rule's `args: { <key>: <condition> }` sets, as sluice.yaml writes it.
 ArgumentCondition condition(const std::string& key, const std::string& yaml_condition) {

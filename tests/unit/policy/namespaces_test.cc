@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 using names = std::vector<std::string>;
 
 NamespacePolicy looking_at(std::initializer_list<const char*> paths) {

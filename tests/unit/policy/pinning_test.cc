@@ -10,9 +10,9 @@
 #include "policy/tool_catalog.h"
 
 namespace sluice::policy {
+using json = nlohmann::json;
 namespace {
 
-using json = nlohmann::json;
 
 json tool(const std::string& name, const std::string& description = "does things") {
   return {{"name", name},
