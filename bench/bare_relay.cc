@@ -24,24 +24,25 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
 
-#include "mcp/asio.h"
+#include "bench/blocking_http.h"
 
 namespace {
+
+using sluice::bench::answer_json;
+using sluice::bench::HttpRequest;
+using sluice::bench::HttpResponse;
+using sluice::bench::serve_blocking_http;
 
 // The server's pipes, seen from the relay.
 struct Server {
@@ -195,51 +196,22 @@ class LineExchange {
   std::size_t scanned_ = 0;
 };
 
-namespace http = boost::beast::http;
-using boost::asio::ip::tcp;
-
-void serve_connection(tcp::socket socket, LineExchange& server) {
-  boost::beast::flat_buffer buffer;
-  boost::system::error_code ec;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(std::uint64_t{64} << 20);  // the benchmark's 1 MiB payloads
-    http::read(socket, buffer, parser, ec);
-    if (ec) return;
-    auto request = parser.release();
-    http::response<http::string_body> response(http::status::accepted, request.version());
-    response.keep_alive(request.keep_alive());
-    response.set("Mcp-Session-Id", "relay");
-    if (request.method() == http::verb::post) {
-      // A request has an id; a notification or a response to the server gets 202.
-      const bool answered = std::string_view(request.body()).find("\"id\"") != std::string_view::npos;
-      auto line = server.exchange(std::move(request.body()), answered);
-      if (answered) {
-        if (line.empty()) return;  // the server is gone
-        response.result(http::status::ok);
-        response.set(http::field::content_type, "application/json");
-        response.body() = std::move(line);
-      }
-    } else {
-      response.result(http::status::ok);
-    }
-    response.prepare_payload();
-    http::write(socket, response, ec);
-    if (ec || !response.keep_alive()) return;
-  }
-}
-
-int relay_http(Server server, unsigned short port) {
+[[noreturn]] void relay_http(Server server, unsigned short port) {
   LineExchange exchange(server);
-  boost::asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
-  std::fprintf(stderr, "listening on http://127.0.0.1:%u/mcp\n", acceptor.local_endpoint().port());
-  for (;;) {
-    tcp::socket socket(io);
-    acceptor.accept(socket);
-    socket.set_option(tcp::no_delay(true));
-    std::thread(serve_connection, std::move(socket), std::ref(exchange)).detach();
-  }
+  serve_blocking_http(port, [&exchange](HttpRequest& request, HttpResponse& response) {
+    response.set("Mcp-Session-Id", "relay");
+    if (request.method() != boost::beast::http::verb::post) {
+      response.result(boost::beast::http::status::ok);
+      return true;
+    }
+    // A request has an id; a notification or a response to the server gets 202.
+    const bool answered = std::string_view(request.body()).find("\"id\"") != std::string_view::npos;
+    auto line = exchange.exchange(std::move(request.body()), answered);
+    if (!answered) return true;
+    if (line.empty()) return false;  // the server is gone
+    answer_json(response, std::move(line));
+    return true;
+  });
 }
 
 }  // namespace
@@ -255,7 +227,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     try {
-      return relay_http(start_server(argv + 3), static_cast<unsigned short>(std::stoi(argv[2])));
+      relay_http(start_server(argv + 3), static_cast<unsigned short>(std::stoi(argv[2])));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "sluice-bench-relay: %s\n", e.what());
       return 1;

@@ -12,17 +12,12 @@
 #include <cstdint>
 #include <exception>
 #include <iostream>
-#include <thread>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
-
-#include "mcp/asio.h"
+#include "bench/blocking_http.h"
 #include "mcp/message.h"
 #include "mcp/protocol_era.h"
 
@@ -118,50 +113,17 @@ void serve(std::istream& in, std::ostream& out) {
   }
 }
 
-namespace http = boost::beast::http;
-using asio::ip::tcp;
-
-// One connection's requests, one after another: a request gets its answer as JSON, a
-// notification or response 202. Every session shares the one server state (there is none).
-void serve_connection(tcp::socket socket) {
+// Over HTTP a request gets its answer as JSON, a notification or response 202. Every
+// session shares the one server state (there is none).
+bool answer_http(HttpRequest& request, HttpResponse& response) {
   const mcp::ParseLimits limits;
-  boost::beast::flat_buffer buffer;
-  boost::system::error_code ec;
-  while (true) {
-    // Room for the benchmark's 1 MiB payloads (Beast's default limit is 1 MiB).
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(std::uint64_t{64} << 20);
-    http::read(socket, buffer, parser, ec);
-    if (ec) return;
-    auto request = parser.release();
-    http::response<http::string_body> response(http::status::accepted, request.version());
-    response.keep_alive(request.keep_alive());
-    auto parsed = mcp::parse_frame(std::move(request.body()), limits);
-    const auto* message = std::get_if<Message>(&parsed);
-    if (message == nullptr || mcp::era_of_opening(*message) != ProtocolEra::modern) {
-      response.set("Mcp-Session-Id", "bench");
-    }
-    if (auto answered = answer(std::move(parsed))) {
-      response.result(http::status::ok);
-      response.set(http::field::content_type, "application/json");
-      response.body() = answered->wire();
-    }
-    response.prepare_payload();
-    http::write(socket, response, ec);
-    if (ec || !response.keep_alive()) return;
+  auto parsed = mcp::parse_frame(std::move(request.body()), limits);
+  const auto* message = std::get_if<Message>(&parsed);
+  if (message == nullptr || mcp::era_of_opening(*message) != ProtocolEra::modern) {
+    response.set("Mcp-Session-Id", "bench");
   }
-}
-
-void serve_http(unsigned short port) {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  std::cerr << "listening on http://127.0.0.1:" << acceptor.local_endpoint().port() << "/mcp" << std::endl;
-  while (true) {
-    tcp::socket socket(io);
-    acceptor.accept(socket);
-    socket.set_option(tcp::no_delay(true));
-    std::thread(serve_connection, std::move(socket)).detach();
-  }
+  if (auto answered = answer(std::move(parsed))) answer_json(response, answered->wire());
+  return true;
 }
 
 }  // namespace
@@ -171,7 +133,7 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   try {
     if (argc == 3 && std::string_view(argv[1]) == "--listen") {
-      sluice::bench::serve_http(static_cast<unsigned short>(std::stoi(argv[2])));
+      sluice::bench::serve_blocking_http(static_cast<unsigned short>(std::stoi(argv[2])), sluice::bench::answer_http);
     }
     sluice::bench::serve(std::cin, std::cout);
     return 0;
